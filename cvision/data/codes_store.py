@@ -1,0 +1,216 @@
+"""The codes store: neural codes of many videos on disk, with random access in time.
+
+Layout (any path `tf.io.gfile` supports, local or a bucket):
+
+  manifest.json                        format, codec fingerprint and shape fields
+  videos/<id>/video.json               commit record: shapes, chunk files, sha256 each
+  videos/<id>/chunk-<token>-<i>.npy    `[chunk_frames, H', W', N]` codes (uint8/uint16)
+
+A video becomes visible only when its `video.json` is written, last and atomically, so a
+killed encode leaves nothing half-written in view; chunks of an uncommitted attempt carry
+their own token and are cleaned up by the next write of that video. Reading a window
+touches only the chunks it overlaps, and each is checked against its checksum.
+"""
+import hashlib
+import io
+import json
+import os
+import re
+import uuid
+
+import numpy as np
+import tensorflow as tf
+
+FORMAT = 'cvision-codes/1'
+gfile = tf.io.gfile
+
+
+class CodesStoreError(ValueError):
+  """A store that cannot be used as asked: wrong codec, missing video, corrupt chunk."""
+
+
+def _write_atomic(path: str, data: bytes):
+  tmp = f'{path}.tmp-{uuid.uuid4().hex[:8]}'
+  with gfile.GFile(tmp, 'wb') as f:
+    f.write(data)
+  gfile.rename(tmp, path, overwrite=True)
+
+
+def _read_json(path: str) -> dict:
+  with gfile.GFile(path, 'rb') as f:
+    return json.loads(f.read())
+
+
+def video_id(name: str) -> str:
+  """A file-system-safe id from a video's file name."""
+  stem = os.path.splitext(os.path.basename(name))[0]
+  return re.sub(r'[^A-Za-z0-9_.-]+', '_', stem) or 'video'
+
+
+class CodesStore:
+  """Open with `CodesStore.open(path, codec_info)`; `codec_info` is `codec_manifest(...)`."""
+
+  def __init__(self, path: str, manifest: dict):
+    self.path, self.manifest = path, manifest
+
+  @classmethod
+  def open(cls, path: str, codec_info: dict | None = None, create: bool = False):
+    """Opens (or with `create`, makes) a store; refuses one made by another codec."""
+    manifest_path = os.path.join(path, 'manifest.json')
+    if not gfile.exists(manifest_path):
+      if not create:
+        raise CodesStoreError(f'no codes store at {path} (manifest.json missing); run the '
+                              f'encode stage first')
+      if codec_info is None:
+        raise CodesStoreError('creating a codes store needs the codec info')
+      gfile.makedirs(os.path.join(path, 'videos'))
+      manifest = dict(format=FORMAT, codec=codec_info)
+      _write_atomic(manifest_path, json.dumps(manifest, indent=1).encode())
+      return cls(path, manifest)
+    manifest = _read_json(manifest_path)
+    if manifest.get('format') != FORMAT:
+      raise CodesStoreError(f'{path} is not a {FORMAT} store (format '
+                            f'{manifest.get("format")!r})')
+    if codec_info is not None:
+      theirs = manifest['codec']['fingerprint']
+      if theirs != codec_info['fingerprint']:
+        raise CodesStoreError(
+            f'codes store {path} was written by codec {theirs}, not by this codec '
+            f'{codec_info["fingerprint"]}: its codes mean nothing to this decoder. Use the '
+            f'codec it was made with, or encode into a new store.')
+    return cls(path, manifest)
+
+  @property
+  def codec(self) -> dict:
+    return self.manifest['codec']
+
+  def _video_dir(self, vid: str) -> str:
+    return os.path.join(self.path, 'videos', vid)
+
+  def videos(self) -> list[str]:
+    """Ids of committed videos, sorted."""
+    root = os.path.join(self.path, 'videos')
+    if not gfile.exists(root):
+      return []
+    names = [n.rstrip('/') for n in gfile.listdir(root)]
+    return sorted(n for n in names if gfile.exists(os.path.join(root, n, 'video.json')))
+
+  def info(self, vid: str) -> dict:
+    path = os.path.join(self._video_dir(vid), 'video.json')
+    if not gfile.exists(path):
+      raise CodesStoreError(f'video {vid!r} is not in the codes store {self.path}')
+    return _read_json(path)
+
+  def read(self, vid: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Codes of code frames `[start, stop)` as int32 `[stop - start, H', W', N]`."""
+    info = self.info(vid)
+    total = info['code_frames']
+    stop = total if stop is None else stop
+    if not 0 <= start <= stop <= total:
+      raise CodesStoreError(f'window [{start}, {stop}) is outside video {vid!r} '
+                            f'({total} code frames)')
+    per = self.codec['chunk_frames']
+    parts = []
+    for index in range(start // per, -(-stop // per)):
+      chunk = self._load_chunk(vid, info['chunks'][index])
+      lo, hi = max(start - index * per, 0), min(stop - index * per, per)
+      parts.append(chunk[lo:hi])
+    if not parts:
+      return np.zeros((0, *info['code_shape']), np.int32)
+    return np.concatenate(parts).astype(np.int32)
+
+  def _load_chunk(self, vid: str, chunk: dict) -> np.ndarray:
+    path = os.path.join(self._video_dir(vid), chunk['file'])
+    try:
+      with gfile.GFile(path, 'rb') as f:
+        data = f.read()
+    except tf.errors.NotFoundError as e:
+      raise CodesStoreError(f'chunk missing from the codes store: {path}') from e
+    if hashlib.sha256(data).hexdigest() != chunk['sha256']:
+      raise CodesStoreError(f'chunk is corrupt (checksum mismatch): {path}')
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+  def writer(self, vid: str, **meta) -> 'VideoWriter':
+    return VideoWriter(self, vid, meta)
+
+  def disk_bytes(self, vid: str | None = None) -> int:
+    """Bytes of committed chunks (of one video, or of all)."""
+    vids = [vid] if vid else self.videos()
+    return sum(c['bytes'] for v in vids for c in self.info(v)['chunks'])
+
+
+def codec_manifest(codec, chunk_frames: int = 64) -> dict:
+  """What a store records of the codec that writes it."""
+  m = codec.model
+  return dict(fingerprint=codec.fingerprint, step=codec.step, size=codec.size,
+              codebooks=m.codebooks, codebook_size=m.codebook_size,
+              time_factor=m.time_factor, space_factor=m.space_factor,
+              chunk_frames=chunk_frames)
+
+
+class VideoWriter:
+  """Appends codes of one video in time order; `commit()` makes it visible.
+
+  Use as a context manager: leaving it by an exception commits nothing.
+  """
+
+  def __init__(self, store: CodesStore, vid: str, meta: dict):
+    self.store, self.vid, self.meta = store, vid, meta
+    self.token = uuid.uuid4().hex[:8]
+    self.buffer, self.chunks, self.frames = [], [], 0
+    self.code_shape = None
+    size = store.codec['codebook_size']
+    self.dtype = np.uint8 if size <= 256 else np.uint16
+    gfile.makedirs(store._video_dir(vid))  # pylint: disable=protected-access
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, exc_type, exc, tb):
+    if exc_type is None and self.chunks is not None:
+      self.commit()
+
+  def append(self, codes: np.ndarray):
+    """Adds code frames `[t, H', W', N]`."""
+    if codes.ndim != 4:
+      raise CodesStoreError(f'codes must be [T, H, W, N], got shape {codes.shape}')
+    if self.code_shape is None:
+      self.code_shape = list(codes.shape[1:])
+    elif list(codes.shape[1:]) != self.code_shape:
+      raise CodesStoreError(f'codes shape {codes.shape[1:]} differs from {self.code_shape}')
+    self.buffer.append(codes.astype(self.dtype))
+    self.frames += len(codes)
+    self._flush(final=False)
+
+  def _flush(self, final: bool):
+    per = self.store.codec['chunk_frames']
+    pending = np.concatenate(self.buffer) if self.buffer else None
+    self.buffer = []
+    while pending is not None and (len(pending) >= per or (final and len(pending))):
+      chunk, pending = pending[:per], pending[per:]
+      buf = io.BytesIO()
+      np.save(buf, chunk, allow_pickle=False)
+      data = buf.getvalue()
+      name = f'chunk-{self.token}-{len(self.chunks):06d}.npy'
+      path = os.path.join(self.store._video_dir(self.vid), name)  # pylint: disable=protected-access
+      with gfile.GFile(path, 'wb') as f:
+        f.write(data)
+      self.chunks.append(dict(file=name, frames=len(chunk), bytes=len(data),
+                              sha256=hashlib.sha256(data).hexdigest()))
+    if pending is not None and len(pending):
+      self.buffer = [pending]
+
+  def commit(self):
+    self._flush(final=True)
+    if not self.frames:
+      raise CodesStoreError(f'no codes were written for video {self.vid!r}')
+    record = dict(self.meta, id=self.vid, code_frames=self.frames,
+                  code_shape=self.code_shape, chunks=self.chunks,
+                  fingerprint=self.store.codec['fingerprint'])
+    folder = self.store._video_dir(self.vid)  # pylint: disable=protected-access
+    _write_atomic(os.path.join(folder, 'video.json'), json.dumps(record, indent=1).encode())
+    # Only now are older attempts unreferenced: remove their chunks.
+    for name in gfile.listdir(folder):
+      if name.startswith('chunk-') and f'-{self.token}-' not in name:
+        gfile.remove(os.path.join(folder, name))
+    self.chunks = None

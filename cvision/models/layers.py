@@ -1,0 +1,107 @@
+"""Building blocks shared by the video models.
+
+Every convolution here pads time by reflection (CV §E.1): zero padding in time would make
+the first and last frames of a clip look different from the middle ones, and the codec
+must give the same codes to a frame whatever the length of the clip it sits in.
+"""
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+def reflect_pad_time(x, before: int, after: int):
+  """Pads axis 1 of `[B, T, H, W, C]` by reflection (repeats the frame when T == 1)."""
+  if before == 0 and after == 0:
+    return x
+  if x.shape[1] == 1:
+    return jnp.pad(x, ((0, 0), (before, after), (0, 0), (0, 0), (0, 0)), mode='edge')
+  return jnp.pad(x, ((0, 0), (before, after), (0, 0), (0, 0), (0, 0)), mode='reflect')
+
+
+def time_padding(kernel_t: int, stride_t: int = 1) -> tuple[int, int]:
+  """Time padding that keeps `T / stride_t` outputs for a kernel of `kernel_t` frames."""
+  total = max(kernel_t - stride_t, 0)
+  return total // 2, total - total // 2
+
+
+def space_to_depth(x, factors: Sequence[int]):
+  """`[B, T, H, W, C] -> [B, T/ft, H/fh, W/fw, ft*fh*fw*C]` (blocks moved into channels)."""
+  b, t, h, w, c = x.shape
+  ft, fh, fw = factors
+  x = x.reshape(b, t // ft, ft, h // fh, fh, w // fw, fw, c)
+  x = x.transpose(0, 1, 3, 5, 2, 4, 6, 7)
+  return x.reshape(b, t // ft, h // fh, w // fw, ft * fh * fw * c)
+
+
+def depth_to_space(x, factors: Sequence[int]):
+  """Inverse of `space_to_depth`."""
+  b, t, h, w, c = x.shape
+  ft, fh, fw = factors
+  x = x.reshape(b, t, h, w, ft, fh, fw, c // (ft * fh * fw))
+  x = x.transpose(0, 1, 4, 2, 5, 3, 6, 7)
+  return x.reshape(b, t * ft, h * fh, w * fw, c // (ft * fh * fw))
+
+
+class Conv3D(nn.Module):
+  """3D convolution, reflect-padded in time and zero-padded in space.
+
+  `[B, T, H, W, C] -> [B, T / s_t, H / s_h, W / s_w, features]`. A stride-2 axis needs an
+  even kernel; it is computed as space-to-depth then a stride-1 conv of half the kernel,
+  the same function (weights rearranged) but many times faster to differentiate on CPU,
+  where XLA's gradient of a strided conv is slow.
+  """
+  features: int
+  kernel: Sequence[int] = (3, 3, 3)
+  strides: Sequence[int] = (1, 1, 1)
+
+  @nn.compact
+  def __call__(self, x):
+    kt, kh, kw = self.kernel
+    x = reflect_pad_time(x, *time_padding(kt, self.strides[0]))
+    pads = ((0, 0), (0, 0)) + tuple(time_padding(k, s) for k, s in
+                                    zip(self.kernel[1:], self.strides[1:]))
+    x = jnp.pad(x, pads + ((0, 0),))
+    if any(s != 1 for s in self.strides):
+      for k, s in zip(self.kernel, self.strides):
+        if s not in (1, 2) or (s == 2 and k % 2):
+          raise ValueError(f'Conv3D supports stride 1, or 2 with an even kernel; got '
+                           f'kernel {tuple(self.kernel)}, strides {tuple(self.strides)}')
+      x = space_to_depth(x, self.strides)
+    kernel = tuple(k // s for k, s in zip(self.kernel, self.strides))
+    return nn.Conv(self.features, kernel, padding='VALID',
+                   kernel_init=nn.initializers.he_normal())(x)
+
+
+class UpConv3D(nn.Module):
+  """Learned upsampling by `strides` (the transposed convs of CV Table 10).
+
+  Computed as a sub-pixel convolution (Shi et al. 2016): a stride-1 conv makes
+  `prod(strides) * features` channels that are moved into space. A 3-wide kernel on an
+  upsampled axis covers every input that a 4-wide stride-2 transposed conv reads, so it
+  contains that layer as a special case while avoiding XLA's slow dilated convs on CPU.
+  """
+  features: int
+  kernel_t: int = 4
+  strides: Sequence[int] = (1, 2, 2)
+
+  @nn.compact
+  def __call__(self, x):
+    st = self.strides[0]
+    kt = self.kernel_t if st == 1 else 3
+    kernel = (kt,) + tuple(3 if s == 2 else 1 for s in self.strides[1:])
+    channels = self.features * st * self.strides[1] * self.strides[2]
+    x = Conv3D(channels, kernel)(x)
+    return depth_to_space(x, self.strides)
+
+
+class ResBlock3D(nn.Module):
+  """Inverted residual block of CV Table 10: 3x3x3 to `expand * C`, ReLU, 3x3x3 back to C."""
+  expand: int = 4
+
+  @nn.compact
+  def __call__(self, x):
+    channels = x.shape[-1]
+    h = nn.relu(Conv3D(self.expand * channels)(x))
+    h = Conv3D(channels)(h)
+    return nn.relu(x + h)

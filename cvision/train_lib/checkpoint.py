@@ -1,0 +1,39 @@
+"""Orbax checkpointing with automatic resume."""
+import os
+
+import jax
+import orbax.checkpoint as ocp
+
+
+def make_manager(workdir: str, every: int, keep: int = 2) -> ocp.CheckpointManager:
+  directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
+  options = ocp.CheckpointManagerOptions(max_to_keep=keep, save_interval_steps=every,
+                                         create=True)
+  return ocp.CheckpointManager(directory, options=options)
+
+
+def restore_or(manager: ocp.CheckpointManager, state, shardings=None):
+  """The latest checkpoint placed like `state` (with `shardings`), or `state` itself."""
+  step = manager.latest_step()
+  if step is None:
+    return state
+  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+  if shardings is not None:
+    abstract = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+                            abstract, shardings)
+  return manager.restore(step, args=ocp.args.StandardRestore(abstract))
+
+
+def save(manager: ocp.CheckpointManager, step: int, state, force: bool = False) -> bool:
+  return manager.save(step, args=ocp.args.StandardSave(state), force=force)
+
+
+def load_latest(workdir: str, abstract_state):
+  """Restores the newest checkpoint of a finished (or running) run, for other stages."""
+  manager = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, 'checkpoints')))
+  step = manager.latest_step()
+  if step is None:
+    raise FileNotFoundError(f'no checkpoint in {workdir}/checkpoints: train it first')
+  restored = manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+  manager.close()
+  return step, restored

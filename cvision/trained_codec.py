@@ -1,0 +1,99 @@
+"""A trained codec loaded from its workdir: jitted encode/decode and a fingerprint.
+
+The codec stage writes `codec.json` (model fields, training clip shape) next to its
+checkpoints; everything downstream (evaluation, encoding, decoding) loads the codec from
+there, so nothing is retrained and a codes store can record exactly which codec made it.
+"""
+import dataclasses
+import hashlib
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from cvision.models import vqvae
+from cvision.train_lib import checkpoint, state as state_lib
+
+INFO_FILE = 'codec.json'
+
+
+def fingerprint(params, variables) -> str:
+  """sha256 over every weight and codebook: two codecs share it only if identical."""
+  digest = hashlib.sha256()
+  leaves = jax.tree_util.tree_leaves_with_path({'params': params, 'variables': variables})
+  for path, leaf in leaves:
+    digest.update(jax.tree_util.keystr(path).encode())
+    digest.update(np.ascontiguousarray(np.asarray(leaf, np.float32)).tobytes())
+  return digest.hexdigest()[:32]
+
+
+def write_info(workdir: str, config):
+  """Records what `load` needs to rebuild the codec and its train state."""
+  info = dict(model=config.model.to_dict(), train=config.train.to_dict(),
+              frames=config.data.frames, size=config.data.size)
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, INFO_FILE), 'w') as f:
+    json.dump(info, f, indent=2)
+
+
+@dataclasses.dataclass
+class TrainedCodec:
+  model: vqvae.VQVAE
+  params: dict
+  variables: dict
+  size: int
+  step: int
+  fingerprint: str
+
+  def __post_init__(self):
+    v = {'params': self.params, **self.variables}
+    self._encode = jax.jit(lambda x: self.model.apply(v, x, method=vqvae.VQVAE.encode))
+    self._decode = jax.jit(lambda c: self.model.apply(v, c, method=vqvae.VQVAE.decode))
+
+  @property
+  def code_channels(self) -> int:
+    return self.model.codebooks
+
+  def encode(self, video: np.ndarray) -> np.ndarray:
+    """uint8 `[B, T, H, W, 3]` -> int32 codes `[B, T', H', W', N]`."""
+    return np.asarray(self._encode(jnp.asarray(video, jnp.float32) / 255.0))
+
+  def decode(self, codes: np.ndarray) -> np.ndarray:
+    """codes -> float `[B, T, H, W, 3]` clipped to [0, 1]."""
+    return np.clip(np.asarray(self._decode(jnp.asarray(codes, jnp.int32))), 0.0, 1.0)
+
+  def code_shape(self, frames: int, height: int, width: int) -> tuple[int, int, int]:
+    t, s = self.model.time_factor, self.model.space_factor
+    return frames // t, height // s, width // s
+
+  def compression_rate(self, frames: int, height: int, width: int) -> float:
+    ct, ch, cw = self.code_shape(frames, height, width)
+    return vqvae.compression_rate(frames, height, width, ct, ch, cw,
+                                  self.model.codebooks, self.model.codebook_size)
+
+
+def load(workdir: str) -> TrainedCodec:
+  """Loads the newest checkpoint of the codec trained in `workdir`."""
+  info_path = os.path.join(workdir, INFO_FILE)
+  if not os.path.exists(info_path):
+    raise FileNotFoundError(f'no trained codec in {workdir} ({INFO_FILE} missing); run the '
+                            f'codec stage with --workdir={workdir} first')
+  with open(info_path) as f:
+    info = json.load(f)
+  model = vqvae.VQVAE(**info['model'])
+  t = model.time_factor
+  dummy = jnp.zeros((1, t, info['size'], info['size'], 3))
+
+  def init(rng):
+    v = model.init({'params': rng}, dummy)
+    tx = state_lib.make_optimizer(ml_collections.ConfigDict(info['train']))
+    return state_lib.create_state(v['params'], {'vq': v['vq']}, tx)
+
+  abstract = jax.eval_shape(init, jax.random.key(0))
+  step, restored = checkpoint.load_latest(workdir, abstract)
+  return TrainedCodec(model, restored.params, restored.variables, info['size'], step,
+                      fingerprint(restored.params, restored.variables))
+

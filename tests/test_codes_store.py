@@ -1,0 +1,110 @@
+"""Codes store: streaming encode equals whole-video encode, windows decode exactly,
+writes are atomic, and a store from another codec or a corrupt chunk is refused."""
+import dataclasses
+import json
+import os
+
+import ml_collections
+import numpy as np
+import pytest
+
+from cvision.data import codes_store, tours
+from cvision.trainers import encode
+
+
+def _video(frames=40):
+  return tours.Tour(seed=4, size=32, world_size=256).frames(0, frames)
+
+
+def _store(tmp_path, codec, chunk_frames=4):
+  return codes_store.CodesStore.open(str(tmp_path / 'codes'),
+                                     codes_store.codec_manifest(codec, chunk_frames),
+                                     create=True)
+
+
+def test_streaming_encode_equals_whole_video(tiny_codec):
+  video = _video(38)  # not a multiple of the window: the tail is encoded too
+  whole = tiny_codec.encode(video[None])[0]
+  streamed = np.concatenate(list(encode.encode_stream(tiny_codec, iter(video), window=8)))
+  assert streamed.shape == whole.shape
+  assert (streamed == whole).mean() > 0.999
+
+
+def test_window_read_and_decode_equal_full(tmp_path, tiny_codec):
+  store = _store(tmp_path, tiny_codec)
+  codes = tiny_codec.encode(_video()[None])[0]
+  with store.writer('v', fps=25.0) as writer:
+    for i in range(0, len(codes), 3):  # uneven appends across chunk boundaries
+      writer.append(codes[i:i + 3])
+  np.testing.assert_array_equal(store.read('v'), codes)
+  np.testing.assert_array_equal(store.read('v', 5, 13), codes[5:13])
+  full = tiny_codec.decode(codes[None])[0]
+  t = tiny_codec.model.time_factor
+  window = encode.decode_window(tiny_codec, store, 'v', 6, 11)
+  np.testing.assert_allclose(window, full[6 * t:11 * t], atol=1e-5)
+
+
+def test_reads_only_the_chunks_it_needs(tmp_path, tiny_codec, monkeypatch):
+  store = _store(tmp_path, tiny_codec)
+  with store.writer('v') as writer:
+    writer.append(np.zeros((20, 8, 8, 2), np.int32))
+  loaded = []
+  original = store._load_chunk
+  monkeypatch.setattr(store, '_load_chunk',
+                      lambda vid, chunk: loaded.append(chunk['file']) or original(vid, chunk))
+  store.read('v', 9, 11)
+  assert len(loaded) == 1
+
+
+def test_killed_write_leaves_nothing_visible(tmp_path, tiny_codec):
+  store = _store(tmp_path, tiny_codec)
+  with store.writer('v') as writer:
+    writer.append(np.ones((8, 8, 8, 2), np.int32))
+  with pytest.raises(KeyboardInterrupt):
+    with store.writer('v') as writer:  # a re-encode killed half way
+      writer.append(np.zeros((12, 8, 8, 2), np.int32))
+      raise KeyboardInterrupt
+  half = store.writer('w')  # never committed: as if the process died
+  half.append(np.zeros((12, 8, 8, 2), np.int32))
+  assert store.videos() == ['v']
+  np.testing.assert_array_equal(store.read('v'), np.ones((8, 8, 8, 2)))
+  with store.writer('v') as writer:  # the next complete write cleans up orphans
+    writer.append(np.full((4, 8, 8, 2), 2, np.int32))
+  files = os.listdir(tmp_path / 'codes' / 'videos' / 'v')
+  assert len([f for f in files if f.startswith('chunk-')]) == 1
+
+
+def test_other_codec_is_refused(tmp_path, tiny_codec):
+  _store(tmp_path, tiny_codec)
+  other = dataclasses.replace(tiny_codec, fingerprint='0' * 32)
+  with pytest.raises(codes_store.CodesStoreError, match='written by codec'):
+    codes_store.CodesStore.open(str(tmp_path / 'codes'), codes_store.codec_manifest(other))
+
+
+def test_corrupt_chunk_and_missing_video_are_clear_errors(tmp_path, tiny_codec):
+  store = _store(tmp_path, tiny_codec)
+  with store.writer('v') as writer:
+    writer.append(np.zeros((8, 8, 8, 2), np.int32))
+  chunk = store.info('v')['chunks'][1]['file']
+  path = tmp_path / 'codes' / 'videos' / 'v' / chunk
+  path.write_bytes(path.read_bytes()[:-3] + b'xyz')
+  store.read('v', 0, 4)  # the intact chunk still reads
+  with pytest.raises(codes_store.CodesStoreError, match='corrupt'):
+    store.read('v', 0, 8)
+  with pytest.raises(codes_store.CodesStoreError, match='not in the codes store'):
+    store.read('nope')
+  with pytest.raises(codes_store.CodesStoreError, match='no codes store'):
+    codes_store.CodesStore.open(str(tmp_path / 'elsewhere'))
+
+
+def test_encode_all_reports_sizes(tmp_path, tiny_codec):
+  config = ml_collections.ConfigDict(dict(videos='tours', num_tours=1, tour_seconds=1.6,
+                                          tour_seed=3, window=8, chunk_frames=8))
+  report = encode.encode_all(tiny_codec, config, str(tmp_path / 'codes'))
+  entry = report['videos']['tour_00003']
+  assert entry['frames'] == 40
+  assert entry['raw_rgb_bytes'] == 40 * 32 * 32 * 3
+  store = codes_store.CodesStore.open(str(tmp_path / 'codes'))
+  assert store.info('tour_00003')['code_frames'] == 20
+  assert json.loads((tmp_path / 'codes' / 'manifest.json').read_text())['codec'][
+      'fingerprint'] == tiny_codec.fingerprint

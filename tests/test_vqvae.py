@@ -1,0 +1,101 @@
+"""Codec shapes, the CR formula for every codec config, straight-through gradients, EMA."""
+import glob
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cvision.models import layers, vqvae
+from cvision.trainers import encode
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CODEC_CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'experiments', 'codec_*.py')))
+
+
+def _codec_configs():
+  for path in CODEC_CONFIGS:
+    config = encode.load_config(path)
+    if config.stage == 'codec':
+      yield os.path.basename(path), config
+
+
+@pytest.mark.parametrize('name,config', list(_codec_configs()))
+def test_shapes_and_compression_rate(name, config):
+  model = vqvae.make_vqvae(config.model)
+  f, s = config.data.frames, config.data.size
+  video = jax.ShapeDtypeStruct((2, f, s, s, 3), jnp.float32)
+  variables = jax.eval_shape(lambda x: model.init({'params': jax.random.key(0)}, x), video)
+  recon, aux = jax.eval_shape(lambda v, x: model.apply(v, x), variables, video)
+  assert recon.shape == video.shape, name
+  ct, cs = f // model.time_factor, s // model.space_factor
+  assert aux['codes'].shape == (2, ct, cs, cs, model.codebooks)
+  cr = vqvae.compression_rate(f, s, s, ct, cs, cs, model.codebooks, model.codebook_size)
+  bits = ct * cs * cs * model.codebooks * np.log2(model.codebook_size)
+  assert cr == pytest.approx(f * s * s * 3 * 8 / bits)
+  if 'expected_cr' in config:
+    assert cr == pytest.approx(config.expected_cr, rel=0.05), name
+
+
+def test_paper_compression_rates():
+  # CV §B.2: 32x256x256 into 32x16x16x2 codes of 256 entries is CR ~ 256 (they say 236).
+  assert vqvae.compression_rate(32, 256, 256, 32, 16, 16, 2, 256) == pytest.approx(384)
+  assert vqvae.compression_rate(32, 256, 256, 32, 32, 32, 1, 256) == pytest.approx(192)
+  assert vqvae.compression_rate(1, 128, 128, 1, 16, 16, 1, 64) == pytest.approx(256)
+
+
+def test_straight_through_gradient():
+  q = vqvae.VectorQuantizer(codebooks=2, codebook_size=8, code_dim=3)
+  z = jax.random.normal(jax.random.key(0), (5, 6))
+  v = q.init({'params': jax.random.key(1)}, z)
+
+  def total(z):
+    quantized, _, _ = q.apply(v, z)
+    return jnp.sum(quantized * jnp.arange(6.0))
+
+  grad = jax.grad(total)(z)
+  np.testing.assert_allclose(grad, jnp.broadcast_to(jnp.arange(6.0), z.shape))
+  quantized, codes, _ = q.apply(v, z)
+  embed = v['vq']['embed']
+  expected = jnp.concatenate([embed[n][codes[:, n]] for n in range(2)], -1)
+  np.testing.assert_allclose(quantized, expected, atol=1e-6)
+
+
+def test_codes_are_nearest_entries_and_ema_moves_codebook():
+  q = vqvae.VectorQuantizer(codebooks=1, codebook_size=4, code_dim=2, decay=0.5,
+                            dead_threshold=0.0)
+  z = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1]])
+  v = q.init({'params': jax.random.key(0)}, z)
+  _, codes, _ = q.apply(v, z)
+  d = ((z[:, None] - v['vq']['embed'][0][None]) ** 2).sum(-1)
+  np.testing.assert_array_equal(codes[:, 0], jnp.argmin(d, -1))
+  _, updated = q.apply(v, z, train=True, rngs={'vq': jax.random.key(1)}, mutable=['vq'])
+  moved = np.abs(updated['vq']['embed'] - v['vq']['embed']).sum((-1, 0))
+  used = np.unique(np.asarray(codes))
+  assert (moved[used] > 0).all()
+
+
+def test_dead_entries_restart_on_batch_vectors():
+  q = vqvae.VectorQuantizer(codebooks=1, codebook_size=8, code_dim=2, dead_threshold=0.5)
+  z = jax.random.normal(jax.random.key(3), (64, 2)) + 10.0  # far from every entry
+  v = q.init({'params': jax.random.key(0)}, z)
+  _, updated = q.apply(v, z, train=True, rngs={'vq': jax.random.key(1)}, mutable=['vq'])
+  embed = np.asarray(updated['vq']['embed'][0])
+  # Every entry now sits on an encoder output of this batch (or their mean).
+  assert (embed.min(-1) > 5).all()
+
+
+@pytest.mark.parametrize('frames', [1, 2, 3, 7])
+def test_any_number_of_frames(frames):
+  conv = layers.Conv3D(4, (4, 4, 4), (1, 2, 2))
+  x = jnp.ones((1, frames, 8, 8, 3))
+  v = conv.init(jax.random.key(0), x)
+  assert conv.apply(v, x).shape == (1, frames, 4, 4, 4)
+
+
+def test_space_to_depth_roundtrip():
+  x = jax.random.normal(jax.random.key(0), (2, 4, 6, 8, 3))
+  y = layers.space_to_depth(x, (2, 2, 2))
+  assert y.shape == (2, 2, 3, 4, 24)
+  np.testing.assert_array_equal(layers.depth_to_space(y, (2, 2, 2)), x)
