@@ -9,6 +9,7 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from cvision import config_schema
 from cvision.train_lib import sharding
 
 STAGES = ('codec', 'codec_eval', 'encode', 'decode', 'benchmark')
@@ -32,6 +33,7 @@ def main(argv):
   if _MULTIHOST.value:
     jax.distributed.initialize()
   config = _CONFIG.value
+  config_schema.check(config)
   if config.stage not in STAGES:
     raise app.UsageError(f'config.stage must be one of {STAGES}, got {config.stage!r}')
   workdir = _WORKDIR.value or default_workdir(flags.FLAGS['config'].value)

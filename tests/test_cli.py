@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from cvision import config_schema
 from cvision.trainers import encode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -15,6 +16,7 @@ CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'experiments', '*.py')))
 @pytest.mark.parametrize('path', CONFIGS, ids=os.path.basename)
 def test_config_loads_and_documents_its_command(path):
   config = encode.load_config(path)
+  config_schema.check(config)
   assert config.stage in ('codec', 'codec_eval', 'encode', 'decode', 'benchmark')
   doc = open(path).read().split('"""')[1]
   assert 'python -m cvision.main --config=experiments/' in doc
@@ -43,3 +45,10 @@ def test_config_typo_is_refused(tmp_path):
   result = _cli(f'--config={config}', '--config.train.stpes=2', cwd=tmp_path)
   assert result.returncode != 0
   assert 'stpes' in result.stderr
+
+
+def test_unknown_field_in_a_config_file_is_named():
+  config = encode.load_config(os.path.join(ROOT, 'experiments', 'codec_quick.py'))
+  config.train.stpes = 3
+  with pytest.raises(ValueError, match='train.stpes'):
+    config_schema.check(config)

@@ -14,7 +14,7 @@ from cvision.models import vqvae
 from cvision.train_lib import checkpoint, loop, sharding, state as state_lib
 
 
-def train_step(state, batch, rng, *, model, tx, ssim_weight: float = 0.0,
+def train_step(state, batch, rng, *, model, tx, ms_ssim_weight: float = 0.0,
                mse_weight: float = 0.0):
   """One update. `batch['video']` is uint8 `[B, T, H, W, 3]`."""
   rng = jax.random.fold_in(rng, state.step)
@@ -27,8 +27,8 @@ def train_step(state, batch, rng, *, model, tx, ssim_weight: float = 0.0,
     loss = l1 + aux['commit_loss']
     if mse_weight:  # an L2 term speeds up the start, when errors are large
       loss += mse_weight * jnp.mean((recon - video) ** 2)
-    if ssim_weight:
-      loss += ssim_weight * (1.0 - metrics.ssim(recon, video))
+    if ms_ssim_weight:
+      loss += ms_ssim_weight * (1.0 - metrics.ms_ssim(recon, video))
     stats = dict(loss=loss, l1=l1, commit_loss=aux['commit_loss'],
                  perplexity=aux['perplexity'], codes_used=aux['codes_used'],
                  psnr=metrics.psnr(jnp.clip(recon, 0, 1), video))
@@ -75,7 +75,7 @@ def train(config, workdir: str, mesh) -> trained_codec.TrainedCodec:
   writer.write_hparams({'compression_rate': cr, **config.model.to_dict()})
   step_fn = jax.jit(
       functools.partial(train_step, model=model, tx=tx,
-                        ssim_weight=config.train.get('ssim_weight', 0.0),
+                        ms_ssim_weight=config.train.get('ms_ssim_weight', 0.0),
                         mse_weight=config.train.get('mse_weight', 0.0)),
       in_shardings=(shardings, sharding.batch_sharding(mesh), None),
       out_shardings=(shardings, None), donate_argnums=(0,))

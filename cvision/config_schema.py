@@ -1,0 +1,36 @@
+"""The fields each config block may have, so a misspelt field in a config file is an error.
+
+(`--config.x=y` typos are already refused by `lock_config`; this catches the file itself,
+where a misspelt optional field would otherwise fall back to its default in silence.)
+"""
+import dataclasses
+
+from cvision.models import vqvae
+
+_MODEL_FIELDS = {f.name for f in dataclasses.fields(vqvae.VQVAE)} - {'parent', 'name'}
+
+FIELDS = {
+    '': {'stage', 'seed', 'expected_cr', 'mesh', 'data', 'model', 'train', 'eval', 'encode',
+         'decode', 'benchmark'},
+    'data': {'source', 'path', 'num_tours', 'tour_seconds', 'frames', 'size', 'crop',
+             'batch_size', 'workers', 'frame_stride'},
+    'model': _MODEL_FIELDS,
+    'train': {'steps', 'lr', 'warmup_steps', 'final_lr_fraction', 'weight_decay', 'grad_clip',
+              'log_every', 'ckpt_every', 'preview_every', 'ms_ssim_weight', 'mse_weight'},
+    'eval': {'videos', 'frames', 'after_training', 'classic_codecs', 'codec_workdir'},
+    'encode': {'videos', 'codec_workdir', 'codec_config', 'store', 'window', 'chunk_frames',
+               'frame_stride', 'skip_existing', 'num_tours', 'tour_seconds', 'tour_seed'},
+    'decode': {'codec_workdir', 'store', 'videos', 'start', 'stop'},
+    'benchmark': {'codec_workdir', 'videos', 'frames', 'repeats', 'crf'},
+}
+
+
+def check(config):
+  """Raises ValueError naming every unknown field of `config`."""
+  unknown = [k for k in config.keys() if k not in FIELDS['']]
+  for block, allowed in FIELDS.items():
+    if block and block in config:
+      unknown += [f'{block}.{k}' for k in config[block].keys() if k not in allowed]
+  if unknown:
+    raise ValueError(f'unknown config field(s) {unknown}: misspelt? (known fields are in '
+                     f'cvision/config_schema.py)')
