@@ -1,5 +1,6 @@
 """Every experiment config loads; the CLI runs the codec stage and refuses config typos."""
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -28,16 +29,54 @@ def _cli(*args, cwd):
                         capture_output=True, text=True, timeout=600)
 
 
-def test_codec_stage_two_steps_from_cli(tmp_path):
+@pytest.fixture(scope='module')
+def codec_workdir(tmp_path_factory):
+  """A codec trained for 2 steps through the CLI (then evaluated with JPEG only)."""
+  workdir = tmp_path_factory.mktemp('codec')
   config = os.path.join(ROOT, 'experiments', 'codec_quick.py')
-  result = _cli(f'--config={config}', f'--workdir={tmp_path}', '--config.train.steps=2',
+  result = _cli(f'--config={config}', f'--workdir={workdir}', '--config.train.steps=2',
                 '--config.data.batch_size=2', '--config.data.num_tours=2',
                 '--config.data.frames=4', '--config.eval.frames=8',
-                '--config.eval.classic_codecs=("jpeg",)', cwd=tmp_path)
+                '--config.eval.classic_codecs=("jpeg",)', cwd=workdir)
   assert result.returncode == 0, result.stderr[-3000:]
-  assert os.path.exists(tmp_path / 'checkpoints' / '2')
-  assert os.path.exists(tmp_path / 'eval' / 'rd_points.json')
-  assert 'neural' in (tmp_path / 'eval' / 'rd_table.md').read_text()
+  return workdir
+
+
+def test_codec_stage_two_steps_from_cli(codec_workdir):
+  assert os.path.exists(codec_workdir / 'checkpoints' / '2')
+  assert os.path.exists(codec_workdir / 'eval' / 'rd_curve.png')
+  results = json.loads((codec_workdir / 'eval' / 'rd_points.json').read_text())
+  assert set(results['clips']) == {'carphone_pristine.mp4', 'bikes.mp4', 'bigbuckbunny.mp4'}
+  assert results['summary']['neural']['cr'] == pytest.approx(256.0)
+  assert 'jpeg@max_cr' in results['summary']
+  assert 'neural' in (codec_workdir / 'eval' / 'rd_table.md').read_text()
+
+
+def test_encode_then_decode_from_cli(codec_workdir, tmp_path):
+  config = os.path.join(ROOT, 'experiments', 'encode_quick.py')
+  store = tmp_path / 'codes'
+  result = _cli(f'--config={config}', f'--workdir={tmp_path}',
+                f'--config.encode.codec_workdir={codec_workdir}', f'--config.encode.store={store}',
+                '--config.encode.videos=tours', '--config.encode.tour_seconds=2',
+                '--config.encode.num_tours=1', cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'tour_01000' in (tmp_path / 'encode_report.md').read_text()
+  result = _cli(f'--config={config}:decode', f'--workdir={tmp_path}',
+                f'--config.decode.codec_workdir={codec_workdir}', f'--config.decode.store={store}',
+                '--config.decode.stop=6', cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert os.path.exists(tmp_path / 'decoded' / 'tour_01000_0_6.mp4')
+
+
+def test_benchmark_prints_ratios(codec_workdir, tmp_path):
+  config = os.path.join(ROOT, 'experiments', 'benchmark_codec_speed.py')
+  result = _cli(f'--config={config}', f'--workdir={tmp_path}',
+                f'--config.benchmark.codec_workdir={codec_workdir}',
+                '--config.benchmark.frames=8', '--config.benchmark.repeats=1', cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  speed = json.loads((tmp_path / 'codec_speed.json').read_text())
+  assert speed['neural codec']['encode_fps'] > 0
+  assert 'codec encode / this' in result.stdout
 
 
 def test_config_typo_is_refused(tmp_path):
