@@ -76,7 +76,7 @@ class Tour:
   size: int = 128
   fps: float = 25.0
   world_size: int = 1536
-  seconds_per_waypoint: float = 4.0
+  seconds_per_waypoint: float = 12.0  # ~2-4 px/frame at 128 px: a walking pace
   num_objects: int = 24
 
   def frames(self, start: int, count: int) -> np.ndarray:
@@ -111,7 +111,7 @@ class Tour:
     h, w = self.world_size, 2 * self.world_size
     margin = self.size * 2
     return np.array([rng.uniform(margin, w - margin), rng.uniform(margin, h - margin),
-                     rng.uniform(1.0, 2.2), rng.uniform(-0.25, 0.25)])
+                     rng.uniform(1.0, 2.2), rng.uniform(-0.15, 0.15)])
 
   def _camera(self, t: float):
     """Catmull-Rom spline through seeded waypoints: (x, y, zoom, angle) at time t."""

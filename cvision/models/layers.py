@@ -54,6 +54,7 @@ class Conv3D(nn.Module):
   features: int
   kernel: Sequence[int] = (3, 3, 3)
   strides: Sequence[int] = (1, 1, 1)
+  center_init: bool = False
 
   @nn.compact
   def __call__(self, x):
@@ -69,8 +70,23 @@ class Conv3D(nn.Module):
                            f'kernel {tuple(self.kernel)}, strides {tuple(self.strides)}')
       x = space_to_depth(x, self.strides)
     kernel = tuple(k // s for k, s in zip(self.kernel, self.strides))
-    return nn.Conv(self.features, kernel, padding='VALID',
-                   kernel_init=nn.initializers.he_normal())(x)
+    init = nn.initializers.he_normal()
+    if self.center_init and self.strides[0] == 1 and kt > 1:
+      init = _temporal_center(init, time_padding(kt)[0])
+    return nn.Conv(self.features, kernel, padding='VALID', kernel_init=init)(x)
+
+
+def _temporal_center(base_init, center: int, off_center: float = 0.1):
+  """Starts a conv close to a per-frame (2D) one: taps off the centre frame are damped.
+
+  A freshly initialised 4-frame kernel averages neighbouring frames, so early outputs are
+  motion-blurred and the net spends many steps learning to undo that.
+  """
+  def init(key, shape, dtype=jnp.float32):
+    w = base_init(key, shape, dtype)
+    scale = jnp.full((shape[0],), off_center).at[center].set(1.0)
+    return w * scale.reshape(-1, *([1] * (len(shape) - 1)))
+  return init
 
 
 class UpConv3D(nn.Module):
@@ -84,6 +100,7 @@ class UpConv3D(nn.Module):
   features: int
   kernel_t: int = 4
   strides: Sequence[int] = (1, 2, 2)
+  center_init: bool = False
 
   @nn.compact
   def __call__(self, x):
@@ -91,17 +108,18 @@ class UpConv3D(nn.Module):
     kt = self.kernel_t if st == 1 else 3
     kernel = (kt,) + tuple(3 if s == 2 else 1 for s in self.strides[1:])
     channels = self.features * st * self.strides[1] * self.strides[2]
-    x = Conv3D(channels, kernel)(x)
+    x = Conv3D(channels, kernel, center_init=self.center_init)(x)
     return depth_to_space(x, self.strides)
 
 
 class ResBlock3D(nn.Module):
   """Inverted residual block of CV Table 10: 3x3x3 to `expand * C`, ReLU, 3x3x3 back to C."""
   expand: int = 4
+  center_init: bool = False
 
   @nn.compact
   def __call__(self, x):
     channels = x.shape[-1]
-    h = nn.relu(Conv3D(self.expand * channels)(x))
-    h = Conv3D(channels)(h)
+    h = nn.relu(Conv3D(self.expand * channels, center_init=self.center_init)(x))
+    h = Conv3D(channels, center_init=self.center_init)(h)
     return nn.relu(x + h)

@@ -111,6 +111,7 @@ class Encoder(nn.Module):
   res_blocks: int
   temporal_downsamples: int = 0
   res_expand: int = 4
+  center_init: bool = True
 
   @nn.compact
   def __call__(self, video):
@@ -119,9 +120,9 @@ class Encoder(nn.Module):
     for i in range(self.down_blocks):
       st = 2 if i < self.temporal_downsamples else 1
       oc = self.width // 2 ** (self.down_blocks - i - 1)
-      x = nn.relu(layers.Conv3D(oc, (4, 4, 4), (st, 2, 2))(x))
+      x = nn.relu(layers.Conv3D(oc, (4, 4, 4), (st, 2, 2), self.center_init)(x))
     for _ in range(self.res_blocks):
-      x = layers.ResBlock3D(self.res_expand)(x)
+      x = layers.ResBlock3D(self.res_expand, self.center_init)(x)
     return x
 
 
@@ -133,17 +134,18 @@ class Decoder(nn.Module):
   channels: int = 3
   temporal_upsamples: int = 0
   res_expand: int = 4
+  center_init: bool = True
 
   @nn.compact
   def __call__(self, x):
-    x = layers.Conv3D(self.width, (3, 3, 3))(x)
+    x = layers.Conv3D(self.width, (3, 3, 3), center_init=self.center_init)(x)
     for _ in range(self.res_blocks):
-      x = layers.ResBlock3D(self.res_expand)(x)
+      x = layers.ResBlock3D(self.res_expand, self.center_init)(x)
     for i in range(self.up_blocks):
       last = i == self.up_blocks - 1
       st = 2 if i >= self.up_blocks - self.temporal_upsamples else 1
       oc = self.channels if last else max(self.width // 2 ** (i + 1), 8)
-      x = layers.UpConv3D(oc, 4, (st, 2, 2))(x)
+      x = layers.UpConv3D(oc, 4, (st, 2, 2), self.center_init)(x)
       if not last:
         x = nn.relu(x)
     return (x + 1.0) / 2.0
@@ -164,15 +166,20 @@ class VQVAE(nn.Module):
   commitment: float = 0.25
   ema_decay: float = 0.99
   dead_threshold: float = 0.1
+  # Damp off-centre time taps at init (layers._temporal_center): same architecture,
+  # several times faster to train on moving video.
+  temporal_center_init: bool = True
 
   def setup(self):
     self.encoder = Encoder(self.width, self.down_blocks, self.enc_res_blocks,
-                           self.temporal_downsamples, self.res_expand)
+                           self.temporal_downsamples, self.res_expand,
+                           self.temporal_center_init)
     self.pre_quant = nn.Dense(self.codebooks * self.code_dim)
     self.quantizer = VectorQuantizer(self.codebooks, self.codebook_size, self.code_dim,
                                      self.ema_decay, self.commitment, self.dead_threshold)
     self.decoder = Decoder(self.width, self.down_blocks, self.dec_res_blocks,
-                           self.channels, self.temporal_downsamples, self.res_expand)
+                           self.channels, self.temporal_downsamples, self.res_expand,
+                           self.temporal_center_init)
 
   @property
   def time_factor(self) -> int:
