@@ -105,6 +105,6 @@ def test_temporal_center_init_damps_off_centre_taps():
   conv = layers.Conv3D(8, (4, 3, 3), center_init=True)
   kernel = conv.init(jax.random.key(0), jnp.ones((1, 4, 8, 8, 4)))['params']['Conv_0']['kernel']
   energy = np.abs(np.asarray(kernel)).mean(axis=(1, 2, 3, 4))
-  centre = layers.time_padding(4)[0]  # the tap aligned with the output frame
+  centre = layers.same_padding(4)[0]  # the tap aligned with the output frame
   assert energy.argmax() == centre
   assert (np.delete(energy, centre) < 0.2 * energy[centre]).all()

@@ -19,9 +19,9 @@ def reflect_pad_time(x, before: int, after: int):
   return jnp.pad(x, ((0, 0), (before, after), (0, 0), (0, 0), (0, 0)), mode='reflect')
 
 
-def time_padding(kernel_t: int, stride_t: int = 1) -> tuple[int, int]:
-  """Time padding that keeps `T / stride_t` outputs for a kernel of `kernel_t` frames."""
-  total = max(kernel_t - stride_t, 0)
+def same_padding(kernel: int, stride: int = 1) -> tuple[int, int]:
+  """Padding (before, after) that keeps `n / stride` outputs for a kernel of `kernel` taps."""
+  total = max(kernel - stride, 0)
   return total // 2, total - total // 2
 
 
@@ -59,8 +59,8 @@ class Conv3D(nn.Module):
   @nn.compact
   def __call__(self, x):
     kt, kh, kw = self.kernel
-    x = reflect_pad_time(x, *time_padding(kt, self.strides[0]))
-    pads = ((0, 0), (0, 0)) + tuple(time_padding(k, s) for k, s in
+    x = reflect_pad_time(x, *same_padding(kt, self.strides[0]))
+    pads = ((0, 0), (0, 0)) + tuple(same_padding(k, s) for k, s in
                                     zip(self.kernel[1:], self.strides[1:]))
     x = jnp.pad(x, pads + ((0, 0),))
     if any(s != 1 for s in self.strides):
@@ -72,7 +72,7 @@ class Conv3D(nn.Module):
     kernel = tuple(k // s for k, s in zip(self.kernel, self.strides))
     init = nn.initializers.he_normal()
     if self.center_init and self.strides[0] == 1 and kt > 1:
-      init = _temporal_center(init, time_padding(kt)[0])
+      init = _temporal_center(init, same_padding(kt)[0])
     return nn.Conv(self.features, kernel, padding='VALID', kernel_init=init)(x)
 
 
