@@ -3,7 +3,6 @@ import time
 
 import jax
 import numpy as np
-from absl import logging
 from clu import metric_writers, periodic_actions
 
 

@@ -8,7 +8,6 @@ import json
 import os
 import time
 
-import numpy as np
 from absl import logging
 
 from cvision import trained_codec

@@ -64,7 +64,6 @@ def train(config, workdir: str, mesh) -> trained_codec.TrainedCodec:
   state = checkpoint.restore_or(manager, state, shardings)
   start = int(state.step)
   trained_codec.write_info(workdir, config)
-  crop = config.data.get('crop', config.data.size)
   cr = vqvae.compression_rate(
       config.data.frames, config.data.size, config.data.size,
       config.data.frames // model.time_factor, config.data.size // model.space_factor,
