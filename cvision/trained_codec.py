@@ -57,6 +57,15 @@ class TrainedCodec:
   def code_channels(self) -> int:
     return self.model.codebooks
 
+  @property
+  def codebooks(self) -> np.ndarray:
+    """The frozen codebook vectors `[N, K, D]` that give codes their embeddings."""
+    found = [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(self.variables['vq'])
+             if jax.tree_util.keystr(path).endswith("['embed']")]
+    if len(found) != 1:
+      raise ValueError(f'expected one codebook array in the codec, found {len(found)}')
+    return np.asarray(found[0])
+
   def encode(self, video: np.ndarray) -> np.ndarray:
     """uint8 `[B, T, H, W, 3]` -> int32 codes `[B, T', H', W', N]`."""
     return np.asarray(self._encode(jnp.asarray(video, jnp.float32) / 255.0))

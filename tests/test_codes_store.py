@@ -100,11 +100,12 @@ def test_corrupt_chunk_and_missing_video_are_clear_errors(tmp_path, tiny_codec):
 def test_encode_all_reports_sizes(tmp_path, tiny_codec):
   config = ml_collections.ConfigDict(dict(videos='tours', num_tours=1, tour_seconds=1.6,
                                           tour_seed=3, window=8, chunk_frames=8))
-  report = encode.encode_all(tiny_codec, config, str(tmp_path / 'codes'))
-  entry = report['videos']['tour_00003']
+  report = encode.encode_all(tiny_codec, str(tmp_path / 'codes'),
+                             encode.sources(config, tiny_codec.size), window=8, chunk_frames=8)
+  entry = report['videos']['tour_000003']
   assert entry['frames'] == 40
   assert entry['raw_rgb_bytes'] == 40 * 32 * 32 * 3
   store = codes_store.CodesStore.open(str(tmp_path / 'codes'))
-  assert store.info('tour_00003')['code_frames'] == 20
+  assert store.info('tour_000003')['code_frames'] == 20
   assert json.loads((tmp_path / 'codes' / 'manifest.json').read_text())['codec'][
       'fingerprint'] == tiny_codec.fingerprint

@@ -38,7 +38,7 @@ def train_step(state, batch, rng, *, model, tx, ms_ssim_weight: float = 0.0,
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
                         variables=dict(new_vars), opt_state=opt_state)
-  return state, dict(stats, grad_norm=optax.global_norm(grads))
+  return state, dict(stats, grad_norm=optax.tree.norm(grads))
 
 
 def init_state(config, model, tx, mesh):

