@@ -12,7 +12,8 @@ from ml_collections import config_flags
 from cvision import config_schema
 from cvision.train_lib import sharding
 
-STAGES = ('codec', 'codec_eval', 'encode', 'decode', 'benchmark')
+STAGES = ('codec', 'codec_eval', 'encode', 'decode', 'benchmark', 'pastfuture',
+          'pastfuture_benchmark')
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
                                           lock_config=True)
@@ -36,7 +37,8 @@ def main(argv):
   config_schema.check(config)
   if config.stage not in STAGES:
     raise app.UsageError(f'config.stage must be one of {STAGES}, got {config.stage!r}')
-  workdir = _WORKDIR.value or default_workdir(flags.FLAGS['config'].value)
+  workdir = _WORKDIR.value or default_workdir(
+      config_flags.get_config_filename(flags.FLAGS['config']))
   os.makedirs(workdir, exist_ok=True)
   logging.info('stage %s, workdir %s, %d processes, %d devices', config.stage, workdir,
                jax.process_count(), jax.device_count())
