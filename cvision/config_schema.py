@@ -5,23 +5,32 @@ where a misspelt optional field would otherwise fall back to its default in sile
 """
 import dataclasses
 
-from cvision.models import vqvae
+from cvision.models import pastfuture, vqvae
 
 _MODEL_FIELDS = {f.name for f in dataclasses.fields(vqvae.VQVAE)} - {'parent', 'name'}
+# memory and slots are set by the trainer, not the config.
+_PASTFUTURE_FIELDS = ({f.name for f in dataclasses.fields(pastfuture.PastFuture)}
+                      - {'parent', 'name', 'memory', 'slots'})
 
 FIELDS = {
     '': {'stage', 'seed', 'expected_cr', 'mesh', 'data', 'model', 'train', 'eval', 'encode',
-         'decode', 'benchmark'},
+         'decode', 'benchmark', 'codec', 'task'},
     'data': {'source', 'path', 'num_tours', 'tour_seconds', 'frames', 'size', 'crop',
-             'batch_size', 'workers', 'frame_stride'},
-    'model': _MODEL_FIELDS,
+             'batch_size', 'workers', 'frame_stride',
+             # pastfuture
+             'num_train', 'num_val', 'num_test', 'chunk_seconds', 'store', 'window',
+             'seed_offset'},
+    'model': _MODEL_FIELDS | _PASTFUTURE_FIELDS,
+    'codec': {'workdir', 'config'},
+    'task': {'memories', 'crop', 'queries_per_step', 'batch_tours', 'chunks_per_update',
+             'eval_queries', 'chunk_jitter'},
     'train': {'steps', 'lr', 'warmup_steps', 'final_lr_fraction', 'weight_decay', 'grad_clip',
               'log_every', 'ckpt_every', 'preview_every', 'ms_ssim_weight', 'mse_weight'},
     'eval': {'videos', 'frames', 'after_training', 'classic_codecs', 'codec_workdir'},
     'encode': {'videos', 'codec_workdir', 'codec_config', 'store', 'window', 'chunk_frames',
                'frame_stride', 'skip_existing', 'num_tours', 'tour_seconds', 'tour_seed'},
     'decode': {'codec_workdir', 'store', 'videos', 'start', 'stop'},
-    'benchmark': {'codec_workdir', 'videos', 'frames', 'repeats', 'crf'},
+    'benchmark': {'codec_workdir', 'videos', 'frames', 'repeats', 'crf', 'epochs'},
 }
 
 

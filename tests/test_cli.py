@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cvision import config_schema
+from cvision import config_schema, main
 from cvision.trainers import encode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,7 +18,7 @@ CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'experiments', '*.py')))
 def test_config_loads_and_documents_its_command(path):
   config = encode.load_config(path)
   config_schema.check(config)
-  assert config.stage in ('codec', 'codec_eval', 'encode', 'decode', 'benchmark')
+  assert config.stage in main.STAGES
   doc = open(path).read().split('"""')[1]
   assert 'python -m cvision.main --config=experiments/' in doc
 
@@ -60,12 +60,12 @@ def test_encode_then_decode_from_cli(codec_workdir, tmp_path):
                 '--config.encode.videos=tours', '--config.encode.tour_seconds=2',
                 '--config.encode.num_tours=1', cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-3000:]
-  assert 'tour_01000' in (tmp_path / 'encode_report.md').read_text()
+  assert 'tour_001000' in (tmp_path / 'encode_report.md').read_text()
   result = _cli(f'--config={config}:decode', f'--workdir={tmp_path}',
                 f'--config.decode.codec_workdir={codec_workdir}', f'--config.decode.store={store}',
                 '--config.decode.stop=6', cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-3000:]
-  assert os.path.exists(tmp_path / 'decoded' / 'tour_01000_0_6.mp4')
+  assert os.path.exists(tmp_path / 'decoded' / 'tour_001000_0_6.mp4')
 
 
 def test_benchmark_prints_ratios(codec_workdir, tmp_path):
@@ -91,3 +91,38 @@ def test_unknown_field_in_a_config_file_is_named():
   config.train.stpes = 3
   with pytest.raises(ValueError, match='train.stpes'):
     config_schema.check(config)
+
+
+def test_pastfuture_smoke_from_cli_then_resume(codec_workdir, tmp_path):
+  """Two updates per memory on seconds-long tours, in the default workdir; a second run
+  reuses the codes and the results instead of redoing them."""
+  config = os.path.join(ROOT, 'experiments', 'walkingtours_pastfuture.py')
+  args = (f'--config={config}:smoke', f'--config.codec.workdir={codec_workdir}')
+  result = _cli(*args, cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  workdir = tmp_path / 'runs' / 'walkingtours_pastfuture'
+  table = (workdir / 'results.md').read_text()
+  assert all(f'| {memory} |' in table for memory in ('slot', 'lstm', 'none'))
+  assert os.path.exists(workdir / 'accuracy_by_position.png')
+  results = json.loads((workdir / 'results.json').read_text())
+  assert 0 <= results['slot']['test']['accuracy'] <= 1
+  assert len(results['slot']['test']['by_position']) == 10
+  store = json.loads((workdir / 'codes' / 'manifest.json').read_text())
+  assert len(os.listdir(workdir / 'codes' / 'videos')) == 4  # 2 train, 1 val, 1 test
+  assert store['codec']['fingerprint']
+  result = _cli(*args, cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'already in the store' in result.stderr and 'already evaluated' in result.stderr
+
+
+def test_pastfuture_benchmark_from_cli(codec_workdir, tmp_path):
+  config = os.path.join(ROOT, 'experiments', 'benchmark_pastfuture_1h.py')
+  result = _cli(f'--config={config}', f'--workdir={tmp_path}',
+                f'--config.codec.workdir={codec_workdir}', '--config.data.tour_seconds=12',
+                '--config.data.chunk_seconds=2', '--config.task.chunks_per_update=2',
+                '--config.benchmark.epochs=1', cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  text = (tmp_path / 'benchmark.md').read_text()
+  assert '| raw RGB | 14,745,600 |' in text  # 300 frames of 128x128x3
+  assert 'H.264, CRF' in text and 'peak RSS' in text and 'time per tour-epoch' in text
+  assert os.path.getsize(tmp_path / 'tour_000000.h264') > 0

@@ -1,0 +1,228 @@
+"""The past-future model of CV App. D: adapter, memory, cross-attention core, predictor.
+
+A tour is observed chunk by chunk. Each chunk's codes go through the adapter (a shallow
+3D CNN) to one vector, which the memory takes in: `slot` keeps every vector (a
+deterministic write, M^{t+1} = {m^t} U M^t), `lstm` folds it into a fixed-size state,
+`none` forgets it. A query chunk, through the same adapter, then attends over the memory
+(the core: query = transformer query, memory = keys and values) and one linear layer
+says past or future. A learned "nothing here" slot is always in the memory, so attention
+has somewhere to go when no stored chunk matches, and `none` still has something to read.
+"""
+from typing import Any
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+MEMORIES = ('slot', 'lstm', 'none')
+
+
+def code_embeddings(codes, codebooks):
+  """Integer codes `[..., N]` -> concatenated codebook vectors `[..., N * D]`.
+
+  `codebooks` `[N, K, D]` come from the frozen codec; the task never changes them.
+  """
+  codes = codes.astype(jnp.int32)
+  return jnp.concatenate([codebooks[n][codes[..., n]] for n in range(codebooks.shape[0])], -1)
+
+
+class Adapter(nn.Module):
+  """Code embeddings of a chunk `[B, T', h, w, C]` -> one vector `[B, features]`.
+
+  Time is average-pooled first (a 5-second chunk has ~30 code frames that change slowly,
+  and pooling before anything else keeps the adapter cheap),
+  then two 3x3x3 convolutions with a 2x spatial pooling between them. The result is
+  averaged over a coarse `grid` x `grid` partition of space, coarse enough not to care
+  much where a crop was taken, but not over time: the layout of what the camera passed
+  and its order during the chunk are what tell chunks of one tour apart.
+  """
+  width: int = 64
+  features: int = 128
+  time_pool: int = 4
+  grid: int = 2
+
+  @nn.compact
+  def __call__(self, x):
+    chex.assert_rank(x, 5)
+    x = nn.avg_pool(x, (self.time_pool, 1, 1), strides=(self.time_pool, 1, 1), padding='SAME')
+    x = nn.Dense(self.width)(nn.LayerNorm()(x))
+    x = nn.relu(nn.Conv(self.width, (3, 3, 3))(x))
+    x = nn.avg_pool(x, (1, 2, 2), strides=(1, 2, 2), padding='SAME')
+    x = nn.relu(nn.Conv(2 * self.width, (3, 3, 3))(x))
+    x = _grid_pool(x, self.grid)  # [B, T'', grid, grid, C]
+    return nn.Dense(self.features)(x.reshape(x.shape[0], -1))
+
+
+def _unit(x):
+  return x * jax.lax.rsqrt(jnp.sum(x * x, axis=-1, keepdims=True) + 1e-6)
+
+
+def _grid_pool(x, grid: int):
+  """Averages `[B, T, H, W, C]` over a `grid` x `grid` partition of space (as even as can be)."""
+  def edges(size):
+    return np.linspace(0, size, grid + 1).round().astype(int)
+  ys, xs = edges(x.shape[2]), edges(x.shape[3])
+  rows = [jnp.stack([x[:, :, ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean(axis=(2, 3))
+                     for j in range(grid)], 2) for i in range(grid)]
+  return jnp.stack(rows, 2)
+
+
+class CrossAttention(nn.Module):
+  """Multi-head attention of queries `[B, Q, d]` over memory `[B, S, d]` (`mask` `[B, S]`).
+
+  Queries and keys share one projection and are compared by cosine, so a score is a
+  learned similarity of the query with a memory element (highest for the element itself):
+  a chunk seen before is found from the first step of training instead of after two
+  projections happen to align, and a learned sharpness sets how strictly.
+  Besides the memory, each head can attend to a learned "nothing matches" slot with a
+  fixed learned score: how much attention it keeps says how good the best match was,
+  which a linear read-out can use (and `none`, with an empty memory, reads only it).
+  """
+  heads: int
+  sharpness: float = 10.0
+  sink_cosine: float = 0.8  # initial score of the "nothing matches" slot, as a cosine
+
+  @nn.compact
+  def __call__(self, x, memory, mask):
+    b, q_len, d = x.shape
+    if d % self.heads:
+      raise ValueError(f'model.features {d} must divide by model.heads {self.heads}')
+    per_head = d // self.heads
+    query_key = nn.DenseGeneral((self.heads, per_head), name='query_key')
+    q, k = query_key(x), query_key(memory)
+    v = nn.DenseGeneral((self.heads, per_head), name='value')(memory)
+    q, k = _unit(q), _unit(k)  # scores are cosines times a learned sharpness
+    sharpness = self.param('sharpness', nn.initializers.constant(self.sharpness), (self.heads,))
+    sink_score = self.param('sink_score', nn.initializers.constant(
+        self.sink_cosine * self.sharpness), (self.heads,))
+    sink_value = self.param('sink_value', nn.initializers.normal(1.0), (self.heads, per_head))
+    scores = jnp.einsum('bqhd,bshd->bhqs', q, k) * sharpness[:, None, None]
+    scores = jnp.where(mask[:, None, None, :], scores, jnp.finfo(scores.dtype).min)
+    sink = jnp.broadcast_to(sink_score[None, :, None, None], (b, self.heads, q_len, 1))
+    weights = jax.nn.softmax(jnp.concatenate([sink, scores], -1), axis=-1)
+    out = (jnp.einsum('bhqs,bshd->bqhd', weights[..., 1:], v)
+           + jnp.einsum('bhq,hd->bqhd', weights[..., 0], sink_value))
+    return nn.DenseGeneral(d, axis=(-2, -1), name='out')(out)
+
+
+class CrossAttentionCore(nn.Module):
+  """Queries `[B, Q, d]` attend over memory `[B, S, d]` (`mask` `[B, S]`) -> `[B, Q, d]`.
+
+  Pre-norm transformer blocks of cross-attention and MLP. Queries do not attend to each
+  other, so Q queries are Q independent questions.
+  """
+  layers: int = 2
+  heads: int = 4
+
+  @nn.compact
+  def __call__(self, queries, memory, mask):
+    memory = nn.LayerNorm()(memory)
+    x = queries
+    for _ in range(self.layers):
+      x = x + CrossAttention(self.heads)(nn.LayerNorm()(x), memory, mask)
+      d = x.shape[-1]
+      x = x + nn.Dense(d)(nn.gelu(nn.Dense(4 * d)(nn.LayerNorm()(x))))
+    return nn.LayerNorm()(x)
+
+
+class PastFuture(nn.Module):
+  """The whole model. Methods are used one at a time by the trainer's scan over chunks.
+
+  memory: 'slot', 'lstm' or 'none'. slots: the most chunks a tour can have (slot memory
+  size; static so the step compiles once per tour length).
+  """
+  memory: str = 'slot'
+  slots: int = 24
+  width: int = 64
+  features: int = 128
+  time_pool: int = 4
+  grid: int = 2
+  layers: int = 2
+  heads: int = 4
+
+  def setup(self):
+    if self.memory not in MEMORIES:
+      raise ValueError(f'model.memory must be one of {MEMORIES}, got {self.memory!r}')
+    self.adapter = Adapter(self.width, self.features, self.time_pool, self.grid)
+    self.core = CrossAttentionCore(self.layers, self.heads)
+    self.predictor = nn.Dense(1)
+    if self.memory == 'lstm':
+      self.lstm = nn.OptimizedLSTMCell(self.features)
+
+  def __call__(self, chunk, queries):
+    """Init helper: one chunk `[B, T', h, w, C]` written, queries `[B, Q, ...]` read."""
+    state = self.write(self.empty_memory(chunk.shape[0]), self.embed(chunk), 0)
+    return self.read(self.embed_queries(queries), state)
+
+  def embed(self, chunk):
+    return self.adapter(chunk)
+
+  def embed_queries(self, queries):
+    """`[B, Q, T', h, w, C]` -> `[B, Q, features]`."""
+    b, q = queries.shape[:2]
+    return self.adapter(queries.reshape(b * q, *queries.shape[2:])).reshape(b, q, -1)
+
+  def empty_memory(self, batch: int) -> dict[str, Any]:
+    """The memory before any chunk: fixed shapes, so it can be a scan carry."""
+    d = self.features
+    if self.memory == 'slot':
+      return dict(slots=jnp.zeros((batch, self.slots, d)),
+                  filled=jnp.zeros((batch, self.slots), bool))
+    if self.memory == 'lstm':
+      return dict(c=jnp.zeros((batch, d)), h=jnp.zeros((batch, d)))
+    return {}
+
+  def write(self, state, vector, t):
+    """Memory after observing chunk `t` whose adapter vector is `vector` `[B, d]`."""
+    if self.memory == 'slot':
+      return dict(slots=state['slots'].at[:, t].set(vector),
+                  filled=state['filled'].at[:, t].set(True))
+    if self.memory == 'lstm':
+      (c, h), _ = self.lstm((state['c'], state['h']), vector)
+      return dict(c=c, h=h)
+    return state
+
+  def read(self, queries, state):
+    """Past/future logits `[B, Q]` (positive = past) for query vectors `[B, Q, d]`."""
+    b, _, d = queries.shape
+    if self.memory == 'slot':
+      memory, mask = state['slots'], state['filled']
+    elif self.memory == 'lstm':
+      memory, mask = state['h'][:, None], jnp.ones((b, 1), bool)
+    else:
+      memory, mask = jnp.zeros((b, 0, d)), jnp.zeros((b, 0), bool)
+    return self.predictor(self.core(queries, memory, mask))[..., 0]
+
+  def memories_after(self, state, vectors, steps):
+    """The memory after each of K consecutive steps, built all at once for training.
+
+    state: memory before `steps[0]`; vectors `[B, K, d]` of chunks `steps` `[K]`.
+    Returns (per-step memories with leading `[B, K]`, memory after the last step). The
+    memory of step k equals writing the K vectors one by one, but only vector k reaches
+    it with a gradient: what earlier steps wrote is a constant (per-chunk backprop).
+    """
+    fixed = jax.lax.stop_gradient(vectors)
+    k = vectors.shape[1]
+    if self.memory == 'slot':
+      at = jax.nn.one_hot(steps, self.slots, dtype=vectors.dtype)  # [K, S]
+      before = jnp.tril(jnp.ones((k, k), vectors.dtype), -1)  # step j < step k
+      written = (jnp.einsum('kj,js,bjd->bksd', before, at, fixed)
+                 + jnp.einsum('ks,bkd->bksd', at, vectors))
+      new = (before + jnp.eye(k, dtype=vectors.dtype)) @ at > 0  # [K, S]
+      slots = jnp.where(new[None, :, :, None], written, state['slots'][:, None])
+      filled = new[None] | state['filled'][:, None]
+      last = dict(slots=slots[:, -1], filled=filled[:, -1])
+      return dict(slots=slots, filled=filled), jax.tree.map(jax.lax.stop_gradient, last)
+    if self.memory == 'lstm':
+      previous, carry = [], (state['c'], state['h'])
+      for j in range(k):  # the cheap recurrence alone, without gradient
+        previous.append(carry)
+        carry = self.lstm(carry, fixed[:, j])[0]
+      c_prev, h_prev = (jnp.stack(x, 1) for x in zip(*previous))
+      (c, h), _ = self.lstm((c_prev, h_prev), vectors)  # every step at once, batched
+      return dict(c=c, h=h), dict(c=carry[0], h=carry[1])
+    return {}, {}
+def make_model(model_config, memory: str, slots: int) -> PastFuture:
+  return PastFuture(memory=memory, slots=slots, **dict(model_config))

@@ -1,0 +1,48 @@
+"""Past-future on long continuous tours (CV §4.6, App. D): slot vs LSTM vs no memory.
+
+python -m cvision.main --config=experiments/walkingtours_pastfuture.py
+
+The default runs end to end on 2 CPU cores: it trains a small codec if the workdir has
+none, encodes 2-minute tours at 25 fps (24 train, 2 val, 6 test; 24 chunks of 5 s each)
+into a codes store, trains and tests the three memories, and prints the table.
+Variants (`--config=experiments/walkingtours_pastfuture.py:<arg>`):
+  30min   the paper's 30-minute tours (360 chunks)
+  60min   one-hour tours (720 chunks)
+  minutes=N  tours of N minutes
+  smoke   seconds-long tours and 2 updates, for tests
+Real videos: --config.data.source=/path/with/train,val,test/subfolders
+"""
+import ml_collections
+
+
+def get_config(arg=None):
+  c = ml_collections.ConfigDict()
+  c.stage = 'pastfuture'
+  c.seed = 0
+  # codec.workdir '' means <workdir>/codec; trained from codec.config when missing.
+  c.codec = dict(workdir='', config='experiments/codec_quick.py:small')
+  c.data = dict(source='tours', num_train=24, num_val=2, num_test=6, tour_seconds=120.0,
+                chunk_seconds=5.0, store='', window=128, seed_offset=0, frame_stride=1)
+  c.task = dict(memories=('slot', 'lstm', 'none'), crop=7, queries_per_step=2,
+                batch_tours=4, chunks_per_update=0, eval_queries=64, chunk_jitter=True)
+  c.model = dict(width=32, features=128, time_pool=8, grid=2, layers=2, heads=4)
+  c.train = dict(steps=300, lr=2e-3, warmup_steps=10, final_lr_fraction=0.05,
+                 weight_decay=1e-4, grad_clip=1.0, log_every=10, ckpt_every=25)
+  c.mesh = (('data', -1),)
+  minutes = {'30min': 30, '60min': 60}.get(arg)
+  if arg and arg.startswith('minutes='):
+    minutes = float(arg.split('=', 1)[1])
+  if minutes:
+    # Few long tours; updates every 24 chunks (2 minutes) so an epoch is many updates.
+    c.data.update(num_train=4, num_val=1, num_test=2, tour_seconds=60.0 * minutes)
+    c.task.update(batch_tours=2, chunks_per_update=24)
+    c.train.update(steps=600, ckpt_every=60)
+  elif arg == 'smoke':
+    c.codec.config = 'experiments/codec_quick.py:small'
+    c.data.update(num_train=2, num_val=1, num_test=1, tour_seconds=12.0, chunk_seconds=2.0)
+    c.task.update(batch_tours=2, eval_queries=4)
+    c.model.update(width=8, features=16, layers=1, heads=2)
+    c.train.update(steps=2, log_every=1, ckpt_every=1)
+  elif arg:
+    raise ValueError(f'unknown variant {arg!r} (known: 30min, 60min, minutes=N, smoke)')
+  return c

@@ -1,0 +1,159 @@
+"""Past-future task: causality, labels, memories, chunk reads, one training update."""
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from cvision.data import codes_store, tour_codes
+from cvision.models import pastfuture
+from cvision.train_lib import state as state_lib
+from cvision.trainers import encode, pastfuture as trainer
+
+SMALL = dict(width=8, features=16, time_pool=2, layers=1, heads=2)
+CHUNKS, CHUNK_LEN, GRID, BOOKS, CROP = 6, 4, 5, 2, 4
+
+
+def _codebooks():
+  return jax.random.normal(jax.random.key(1), (BOOKS, 16, 3))
+
+
+def _tours(batch=1, seed=0):
+  rng = np.random.default_rng(seed)
+  return rng.integers(0, 16, size=(batch, CHUNKS, CHUNK_LEN, GRID, GRID, BOOKS), dtype=np.uint8)
+
+
+def _model_and_params(memory):
+  model = pastfuture.PastFuture(memory=memory, slots=CHUNKS, **SMALL)
+  x = pastfuture.code_embeddings(jnp.asarray(_tours()[:, 0, :, :CROP, :CROP]), _codebooks())
+  return model, model.init(jax.random.key(0), x, x[:, None])['params']
+
+
+def _evaluate(model, params, observed, queried):
+  rng = np.random.default_rng(3)
+  index = np.stack([rng.permutation(CHUNKS) for _ in range(CHUNKS)])[None]
+  offsets = rng.integers(0, GRID - CROP + 1, size=(2, 1, CHUNKS, 2))
+  fn = jax.jit(functools.partial(trainer.evaluate_tours, model=model, crop=CROP))
+  return np.asarray(fn(params, observed, queried, offsets[0], offsets[1], index, _codebooks()))
+
+
+@pytest.mark.parametrize('memory', pastfuture.MEMORIES)
+def test_prediction_at_step_t_ignores_later_chunks(memory):
+  model, params = _model_and_params(memory)
+  tours = _tours()
+  altered = tours.copy()
+  t = 2
+  altered[:, t + 1:] = _tours(seed=9)[:, t + 1:]
+  before = _evaluate(model, params, tours, tours)
+  after = _evaluate(model, params, altered, tours)  # same queries, another future
+  np.testing.assert_allclose(before[:, :t + 1], after[:, :t + 1], atol=1e-6)
+  if memory != 'none':  # memories do see the later chunks once they are observed
+    assert np.abs(before[:, t + 1:] - after[:, t + 1:]).max() > 1e-4
+
+
+def test_labels_at_the_boundaries():
+  # At step t chunk t has just been observed: it is past; chunk t + 1 is future.
+  assert tour_codes.past_labels(np.array(3), 3) == 1
+  assert tour_codes.past_labels(np.array(4), 3) == 0
+  assert tour_codes.past_labels(np.array(0), 0) == 1
+  assert tour_codes.past_labels(np.array(1), 0) == 0
+  episode = tour_codes.sample_episode(np.random.default_rng(0), 24, 8, code_size=8, crop=6)
+  expected = episode['query_index'] <= np.arange(24)[:, None]
+  np.testing.assert_array_equal(episode['label'], expected)
+  assert episode['chunk_offset'].max() <= 2 and episode['query_offset'].min() >= 0
+  with pytest.raises(ValueError, match='task.crop'):
+    tour_codes.sample_episode(np.random.default_rng(0), 4, 1, code_size=8, crop=9)
+
+
+def test_memories_shapes_and_growth():
+  vec = jnp.ones((3, SMALL['features']))
+  queries = jnp.ones((3, 5, SMALL['features']))
+  for memory in pastfuture.MEMORIES:
+    model, params = _model_and_params(memory)
+    v = {'params': params}
+    state = model.apply(v, 3, method=model.empty_memory)
+    sizes = []
+    for t in range(4):
+      state = model.apply(v, state, vec * t, t, method=model.write)
+      sizes.append(jax.tree.map(jnp.shape, state))
+      assert model.apply(v, queries, state, method=model.read).shape == (3, 5)
+    assert all(s == sizes[0] for s in sizes)  # fixed shapes: a scan carry
+    if memory == 'slot':
+      assert state['slots'].shape == (3, CHUNKS, SMALL['features'])
+      assert int(state['filled'][0].sum()) == 4  # one slot per observed chunk
+      np.testing.assert_allclose(state['slots'][0, 3], 3.0)
+    elif memory == 'lstm':
+      assert state['h'].shape == (3, SMALL['features'])
+    else:
+      assert state == {}
+
+
+def test_chunk_reads_equal_slices_of_the_full_video(tmp_path, tiny_codec):
+  videos = encode.tour_sources([5], seconds=2.0, size=32)
+  encode.encode_all(tiny_codec, str(tmp_path), videos, window=8, chunk_frames=6)
+  store = codes_store.CodesStore.open(str(tmp_path))
+  full = store.read('tour_000005')  # 25 code frames
+  chunks = tour_codes.load_chunks(store, 'tour_000005', chunk_len=4)
+  assert chunks.shape == (6, 4) + full.shape[1:]
+  np.testing.assert_array_equal(chunks.reshape(24, *full.shape[1:]), full[:24])
+  whole = tiny_codec.decode(full[None])[0]
+  t = tiny_codec.model.time_factor
+  window = encode.decode_window(tiny_codec, store, 'tour_000005', 8, 12)
+  np.testing.assert_allclose(window, whole[8 * t:12 * t], atol=1e-5)
+  with pytest.raises(ValueError, match='fewer than 2 chunks'):
+    tour_codes.load_chunks(store, 'tour_000005', chunk_len=20)
+
+
+def test_one_update_is_the_mean_of_per_chunk_gradients():
+  """The update's gradient is the mean over steps of each step's own gradient, where
+  what earlier steps wrote to memory is a constant (no backprop through the tour)."""
+  model, params = _model_and_params('slot')
+  tx = optax.sgd(1.0)  # new params = params - gradient
+  state = state_lib.create_state(params, {}, tx)
+  rng = np.random.default_rng(0)
+  plans = [tour_codes.sample_episode(rng, CHUNKS, 3, GRID, CROP) for _ in range(2)]
+  episode = {k: jnp.asarray(np.stack([p[k] for p in plans])) for k in plans[0]}
+  episode['t'] = jnp.arange(CHUNKS)
+  codes, codebooks = jnp.asarray(_tours(batch=2)), _codebooks()
+  memory = model.apply({'params': params}, 2, method=model.empty_memory)
+  step = jax.jit(functools.partial(trainer.train_segment, model=model, tx=tx, crop=CROP))
+  new_state, new_memory, _ = step(state, memory, codes, episode, codebooks)
+  assert int(new_state.step) == 1 and int(new_memory['filled'].sum()) == 2 * CHUNKS
+
+  grads = []
+  for t in range(CHUNKS):
+    chunk, queries = trainer._step_inputs(  # pylint: disable=protected-access
+        codes, codebooks, t, episode['chunk_offset'][:, t], episode['query_index'][:, t],
+        episode['query_offset'][:, t], CROP)
+
+    def loss_t(p, memory=memory, chunk=chunk, queries=queries, t=t):
+      v = {'params': p}
+      written = model.apply(v, memory, model.apply(v, chunk, method=model.embed), t,
+                            method=model.write)
+      logits = model.apply(v, model.apply(v, queries, method=model.embed_queries), written,
+                           method=model.read)
+      return optax.sigmoid_binary_cross_entropy(logits, episode['label'][:, t]).mean(), written
+
+    g, memory = jax.grad(loss_t, has_aux=True)(params)
+    grads.append(g)
+  expected = jax.tree.map(lambda p, *g: p - sum(g) / CHUNKS, params, *grads)
+  jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-6),
+               new_state.params, expected)
+
+
+@pytest.mark.parametrize('memory', ('slot', 'lstm'))
+def test_memories_built_side_by_side_equal_writing_one_by_one(memory):
+  model, params = _model_and_params(memory)
+  v = {'params': params}
+  vectors = jax.random.normal(jax.random.key(2), (2, 4, SMALL['features']))
+  state = model.apply(v, 2, method=model.empty_memory)
+  state = model.apply(v, state, jnp.ones((2, SMALL['features'])), 0, method=model.write)
+  steps = jnp.arange(1, 5)  # chunk 0 is already in memory
+  per_step, after = model.apply(v, state, vectors, steps, method=model.memories_after)
+  for k in range(4):
+    state = model.apply(v, state, vectors[:, k], k + 1, method=model.write)
+    jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-5),
+                 jax.tree.map(lambda x, k=k: x[:, k], per_step), state)
+  jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-5), after, state)
