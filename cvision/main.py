@@ -4,6 +4,7 @@ python -m cvision.main --config=experiments/<name>.py [--config.a.b=v] [--workdi
 """
 import importlib
 import os
+import re
 
 import jax
 from absl import app, flags, logging
@@ -25,7 +26,11 @@ _MULTIHOST = flags.DEFINE_bool('multihost', False,
 
 
 def default_workdir(config_path: str) -> str:
-  name = os.path.splitext(os.path.basename(config_path.split(':')[0]))[0]
+  """runs/<config name>, or runs/<config name>_<arg> for a variant `file.py:arg`."""
+  path, _, arg = config_path.partition(':')
+  name = os.path.splitext(os.path.basename(path))[0]
+  if arg:
+    name += '_' + re.sub(r'[^A-Za-z0-9_.-]+', '_', arg)
   return os.path.join('runs', name)
 
 

@@ -5,7 +5,8 @@ python -m cvision.main --config=experiments/walkingtours_pastfuture.py
 The default runs end to end on 2 CPU cores: it trains a small codec if the workdir has
 none, encodes 2-minute tours at 25 fps (24 train, 2 val, 6 test; 24 chunks of 5 s each)
 into a codes store, trains and tests the three memories, and prints the table.
-Variants (`--config=experiments/walkingtours_pastfuture.py:<arg>`):
+Variants (`--config=experiments/walkingtours_pastfuture.py:<arg>`, workdir
+runs/walkingtours_pastfuture_<arg>; they share the default run's codec):
   30min   the paper's 30-minute tours (360 chunks)
   60min   one-hour tours (720 chunks)
   minutes=N  tours of N minutes
@@ -34,7 +35,9 @@ def get_config(arg=None):
     minutes = float(arg.split('=', 1)[1])
   if minutes:
     # Few long tours; updates every 24 chunks (2 minutes) so an epoch is many updates.
-    c.data.update(num_train=4, num_val=1, num_test=2, tour_seconds=60.0 * minutes)
+    # The small codec of the default run is shared (trained there if missing).
+    c.codec.workdir = 'runs/walkingtours_pastfuture/codec'
+    c.data.update(num_train=3, num_val=1, num_test=2, tour_seconds=60.0 * minutes)
     c.task.update(batch_tours=2, chunks_per_update=24)
     c.train.update(steps=600, ckpt_every=60)
   elif arg == 'smoke':

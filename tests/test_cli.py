@@ -100,7 +100,7 @@ def test_pastfuture_smoke_from_cli_then_resume(codec_workdir, tmp_path):
   args = (f'--config={config}:smoke', f'--config.codec.workdir={codec_workdir}')
   result = _cli(*args, cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-3000:]
-  workdir = tmp_path / 'runs' / 'walkingtours_pastfuture'
+  workdir = tmp_path / 'runs' / 'walkingtours_pastfuture_smoke'  # the default workdir
   table = (workdir / 'results.md').read_text()
   assert all(f'| {memory} |' in table for memory in ('slot', 'lstm', 'none'))
   assert os.path.exists(workdir / 'accuracy_by_position.png')

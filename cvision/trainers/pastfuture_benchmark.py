@@ -126,7 +126,8 @@ def run(config, workdir: str, mesh):
   first = next(iter(report['videos'].values()))
   lines = [
       f"tours: {len(train)} x {config.data.tour_seconds / 60:.0f} min at {tour.fps:.0f} fps, "
-      f"{codec.size}x{codec.size}; {training.chunks} chunks of {config.data.chunk_seconds} s; "
+      f"{codec.size}x{codec.size}; {training.chunks} chunks of "
+      f"{chunk_len * codec.model.time_factor / tour.fps:.2f} s; "
       f"rendered + encoded in {encode_seconds:.0f} s",
       '', '| one tour stored as | bytes | vs codes |', '|---|---|---|',
       f"| neural codes (codes store) | {first['code_bytes']:,} | 1.0x |",
