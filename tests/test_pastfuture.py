@@ -1,5 +1,6 @@
 """Past-future task: causality, labels, memories, chunk reads, one training update."""
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
@@ -9,7 +10,7 @@ import pytest
 
 from cvision.data import codes_store, tour_codes
 from cvision.models import pastfuture
-from cvision.train_lib import state as state_lib
+from cvision.train_lib import sharding, state as state_lib
 from cvision.trainers import encode, pastfuture as trainer
 
 SMALL = dict(width=8, features=16, time_pool=2, layers=1, heads=2)
@@ -157,3 +158,29 @@ def test_memories_built_side_by_side_equal_writing_one_by_one(memory):
     jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-5),
                  jax.tree.map(lambda x, k=k: x[:, k], per_step), state)
   jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-5), after, state)
+
+
+def test_interrupted_training_resumes_to_the_same_params(tmp_path, monkeypatch):
+  config = encode.load_config(os.path.join(os.path.dirname(__file__), '..', 'experiments',
+                                           'walkingtours_pastfuture.py:smoke'))
+  config.model.update(SMALL)
+  config.train.update(steps=3, ckpt_every=1)
+  config.task.update(crop=CROP, batch_tours=2)
+  tours = {f't{i}': t for i, t in enumerate(_tours(batch=3))}
+  mesh = sharding.make_mesh((('data', 1),), jax.devices()[:1])
+  _, whole = trainer.train_memory(config, 'slot', tours, _codebooks(), str(tmp_path / 'a'), mesh)
+
+  real_check = trainer.loop.check_finite
+
+  def killed_at_step_2(step, stats):
+    if step == 2:
+      raise KeyboardInterrupt
+    real_check(step, stats)
+
+  monkeypatch.setattr(trainer.loop, 'check_finite', killed_at_step_2)
+  with pytest.raises(KeyboardInterrupt):
+    trainer.train_memory(config, 'slot', tours, _codebooks(), str(tmp_path / 'b'), mesh)
+  monkeypatch.setattr(trainer.loop, 'check_finite', real_check)
+  _, resumed = trainer.train_memory(config, 'slot', tours, _codebooks(), str(tmp_path / 'b'),
+                                    mesh)
+  jax.tree.map(np.testing.assert_array_equal, whole, resumed)

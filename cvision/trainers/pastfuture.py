@@ -207,7 +207,7 @@ def train_memory(config, memory_name, tours, codebooks, workdir, mesh):
   return training.model, training.state.params
 
 
-def evaluate_memory(config, model, params, tours, codebooks, split: str) -> dict:
+def evaluate_memory(config, model, params, tours, codebooks) -> dict:
   """Accuracy on every tour of a split, with fixed (seeded) crops and queries."""
   crop, code_size = config.task.crop, next(iter(tours.values())).shape[2]
   fn = jax.jit(functools.partial(evaluate_tours, model=model, crop=crop))
@@ -274,7 +274,7 @@ def run(config, workdir: str, mesh):
     model, params = train_memory(config, memory_name, tours['train'], codebooks,
                                  os.path.join(workdir, memory_name), mesh)
     results[memory_name] = {split: evaluate_memory(config, model, params, tours[split],
-                                                   codebooks, split)
+                                                   codebooks)
                             for split in ('val', 'test')}
     logging.info('%s: test accuracy %.4f', memory_name, results[memory_name]['test']['accuracy'])
     with open(results_path + '.tmp', 'w') as f:
