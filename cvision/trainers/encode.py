@@ -138,7 +138,9 @@ def encode_all(codec, store_path: str, videos, window: int, chunk_frames: int = 
       store_path, codes_store.codec_manifest(codec, chunk_frames), create=True)
   done = set(store.videos()) if skip_existing else set()
   report = dict(videos={}, store=store_path, codec=codec.fingerprint)
-  for vid, frames, meta in videos:
+  videos = list(videos)  # cheap: frames are generated lazily, video by video
+  overall = loop.Eta(len(videos))
+  for index, (vid, frames, meta) in enumerate(videos):
     if vid in done:
       logging.info('%s already in the store: skipped', vid)
     else:
@@ -154,7 +156,7 @@ def encode_all(codec, store_path: str, videos, window: int, chunk_frames: int = 
         frames=rgb_frames, code_bytes=store.disk_bytes(vid),
         raw_rgb_bytes=rgb_frames * codec.size * codec.size * 3,
         source_bytes=info.get('source_bytes'))
-    logging.info('%s: %s', vid, report['videos'][vid])
+    logging.info('%s: %s; videos %s', vid, report['videos'][vid], overall(index + 1))
   return report
 
 
