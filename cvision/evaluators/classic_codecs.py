@@ -46,20 +46,28 @@ def jpeg_roundtrip(clip: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
   return np.stack(decoded), total
 
 
+def ffmpeg_encode_command(codec: str, width: int, height: int, crf: int, path: str,
+                          fps: float = 25.0, preset: str = 'medium') -> list[str]:
+  """ffmpeg arguments that encode raw rgb24 frames from stdin to an elementary stream."""
+  lib, fmt = _FFMPEG_CODECS[codec]
+  command = ['ffmpeg', '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
+             '-s', f'{width}x{height}', '-r', str(fps), '-i', '-', '-c:v', lib,
+             '-preset', preset, '-crf', str(crf), '-pix_fmt', 'yuv420p', '-f', fmt]
+  if lib == 'libx265':
+    command += ['-x265-params', 'log-level=error']
+  return command + [path]
+
+
 def ffmpeg_roundtrip(clip: np.ndarray, codec: str, crf: int, fps: float = 25.0,
                      preset: str = 'medium') -> tuple[np.ndarray, int, float, float]:
   """Encodes with libx264/libx265 at `crf`; returns (decoded, stream bytes, enc s, dec s)."""
-  lib, fmt = _FFMPEG_CODECS[codec]
+  fmt = _FFMPEG_CODECS[codec][1]
   t, h, w, _ = clip.shape
   with tempfile.TemporaryDirectory() as tmp:
     stream = os.path.join(tmp, f'video.{fmt}')
-    encode = ['ffmpeg', '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
-              '-s', f'{w}x{h}', '-r', str(fps), '-i', '-', '-c:v', lib, '-preset', preset,
-              '-crf', str(crf), '-pix_fmt', 'yuv420p', '-f', fmt]
-    if lib == 'libx265':
-      encode += ['-x265-params', 'log-level=error']
+    encode = ffmpeg_encode_command(codec, w, h, crf, stream, fps, preset)
     start = time.perf_counter()
-    subprocess.run(encode + [stream], input=np.ascontiguousarray(clip).tobytes(),
+    subprocess.run(encode, input=np.ascontiguousarray(clip).tobytes(),
                    check=True, capture_output=True)
     encode_s = time.perf_counter() - start
     start = time.perf_counter()

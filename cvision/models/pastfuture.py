@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from cvision.models import vqvae
+
 MEMORIES = ('slot', 'lstm', 'none')
 
 
@@ -24,8 +26,7 @@ def code_embeddings(codes, codebooks):
 
   `codebooks` `[N, K, D]` come from the frozen codec; the task never changes them.
   """
-  codes = codes.astype(jnp.int32)
-  return jnp.concatenate([codebooks[n][codes[..., n]] for n in range(codebooks.shape[0])], -1)
+  return vqvae.lookup(codebooks, codes)
 
 
 class Adapter(nn.Module):

@@ -26,6 +26,12 @@ def compression_rate(frames: int, height: int, width: int, code_frames: int,
   return raw_bits / code_bits
 
 
+def lookup(codebooks, codes):
+  """Codes `[..., N]` -> their vectors in `codebooks` `[N, K, D]`, concatenated `[..., N * D]`."""
+  codes = codes.astype(jnp.int32)
+  return jnp.concatenate([codebooks[n][codes[..., n]] for n in range(codebooks.shape[0])], -1)
+
+
 class VectorQuantizer(nn.Module):
   """Product vector quantizer with EMA codebooks and restarts of dead entries.
 
@@ -51,8 +57,7 @@ class VectorQuantizer(nn.Module):
 
   def lookup(self, codes):
     """`[..., codebooks]` int -> `[..., codebooks * code_dim]` embeddings."""
-    per_book = [self.embed.value[n][codes[..., n]] for n in range(self.codebooks)]
-    return jnp.concatenate(per_book, axis=-1)
+    return lookup(self.embed.value, codes)
 
   def __call__(self, z, train: bool = False):
     lead = z.shape[:-1]

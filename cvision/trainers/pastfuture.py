@@ -188,9 +188,9 @@ def train_memory(config, memory_name, tours, codebooks, workdir, mesh):
                training.chunks, per_episode, step)
   while step < config.train.steps:
     # Checkpoints fall at episode starts, so a resumed run replays no partial episode.
-    for stats in training.episode(step // per_episode,
-                                  last_update=config.train.steps - step // per_episode
-                                  * per_episode):
+    episode = step // per_episode
+    first_step = episode * per_episode  # the last episode may stop early
+    for stats in training.episode(episode, last_update=config.train.steps - first_step):
       step += 1
       loop.check_finite(step, stats)
       history.append(stats)

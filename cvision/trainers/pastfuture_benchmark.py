@@ -34,13 +34,10 @@ def matched_crf(codec, clip: np.ndarray) -> dict:
   clip = clip[:t]
   decoded = codec.decode(codec.encode(clip[None]))[0]
   target = float(metrics.psnr(decoded, clip / 255.0))
-  points = []
-  for crf in classic_codecs.CRFS:
-    out, size, _, _ = classic_codecs.ffmpeg_roundtrip(clip, 'h264', crf)
-    points.append(dict(crf=crf, psnr=float(metrics.psnr(out / 255.0, clip / 255.0)),
-                       bytes=size))
+  points = [dict(crf=p['setting'], psnr=p['psnr'], bytes=p['bytes'])
+            for p in classic_codecs.sweep(clip, 'h264')]
   good = [p for p in points if p['psnr'] >= target]
-  best = max(good, key=lambda p: p['crf']) if good else min(points, key=lambda p: -p['psnr'])
+  best = max(good, key=lambda p: p['crf']) if good else max(points, key=lambda p: p['psnr'])
   return dict(best, codec_psnr=target, matched=bool(good))
 
 
@@ -58,11 +55,8 @@ class _X264Sink:
   def __init__(self, path: str, size: int, crf: int, fps: float):
     self.path = path
     self._process = subprocess.Popen(
-        ['ffmpeg', '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s',
-         f'{size}x{size}', '-r', str(fps), '-i', '-', '-c:v', 'libx264', '-preset', 'medium',
-         '-crf', str(crf), '-pix_fmt', 'yuv420p', '-f', 'h264', path + '.tmp'],
+        classic_codecs.ffmpeg_encode_command('h264', size, size, crf, path + '.tmp', fps),
         stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-
     self.frames = 0
 
   def tee(self, frames):
