@@ -22,7 +22,7 @@ FIELDS = {
              'seed_offset'},
     'model': _MODEL_FIELDS | _PASTFUTURE_FIELDS,
     'codec': {'workdir', 'config'},
-    'task': {'memories', 'crop', 'queries_per_step', 'batch_tours', 'chunks_per_update',
+    'task': {'memories', 'crop', 'queries_per_update', 'batch_tours', 'chunks_per_update',
              'eval_queries', 'chunk_jitter'},
     'train': {'steps', 'lr', 'warmup_steps', 'final_lr_fraction', 'weight_decay', 'grad_clip',
               'log_every', 'ckpt_every', 'preview_every', 'ms_ssim_weight', 'mse_weight'},

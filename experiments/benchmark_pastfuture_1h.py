@@ -18,7 +18,7 @@ def get_config(arg=None):
   c.data = dict(source='tours', num_train=1, tour_seconds=3600.0, chunk_seconds=5.0,
                 window=128, seed_offset=0)
   # One tour per batch, an update every 24 chunks (2 minutes of video): 30 per hour.
-  c.task = dict(crop=7, queries_per_step=2, batch_tours=1, chunks_per_update=24)
+  c.task = dict(crop=7, queries_per_update=24, batch_tours=1, chunks_per_update=24)
   c.model = dict(width=32, features=128, time_pool=8, grid=2, layers=2, heads=4)
   c.train = dict(steps=60, lr=1e-3, warmup_steps=5, final_lr_fraction=0.05,
                  weight_decay=1e-4, grad_clip=1.0)

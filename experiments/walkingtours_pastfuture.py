@@ -24,7 +24,7 @@ def get_config(arg=None):
   c.codec = dict(workdir='', config='experiments/codec_quick.py:small')
   c.data = dict(source='tours', num_train=24, num_val=2, num_test=6, tour_seconds=120.0,
                 chunk_seconds=5.0, store='', window=128, seed_offset=0, frame_stride=1)
-  c.task = dict(memories=('slot', 'lstm', 'none'), crop=7, queries_per_step=2,
+  c.task = dict(memories=('slot', 'lstm', 'none'), crop=7, queries_per_update=24,
                 batch_tours=4, chunks_per_update=0, eval_queries=64, chunk_jitter=True)
   c.model = dict(width=32, features=128, time_pool=8, grid=2, layers=2, heads=4)
   c.train = dict(steps=300, lr=2e-3, warmup_steps=10, final_lr_fraction=0.05,

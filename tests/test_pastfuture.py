@@ -60,12 +60,52 @@ def test_labels_at_the_boundaries():
   assert tour_codes.past_labels(np.array(4), 3) == 0
   assert tour_codes.past_labels(np.array(0), 0) == 1
   assert tour_codes.past_labels(np.array(1), 0) == 0
-  episode = tour_codes.sample_episode(np.random.default_rng(0), 24, 8, code_size=8, crop=6)
-  expected = episode['query_index'] <= np.arange(24)[:, None]
-  np.testing.assert_array_equal(episode['label'], expected)
-  assert episode['chunk_offset'].max() <= 2 and episode['query_offset'].min() >= 0
+  schedule = _schedule(chunks=24, per_update=0, queries=8, code_size=8, crop=6)
+  _, part = schedule.segment(0, 0)
+  np.testing.assert_array_equal(part['label'], part['query_t'][None, :] <= part['t'][:, None])
+  np.testing.assert_array_equal(part['t'], np.arange(24))
   with pytest.raises(ValueError, match='task.crop'):
-    tour_codes.sample_episode(np.random.default_rng(0), 4, 1, code_size=8, crop=9)
+    _schedule(chunks=4, per_update=0, queries=1, code_size=8, crop=9)
+
+
+def _schedule(**kwargs):
+  args = dict(seed=0, lanes=2, tours=3, chunks=CHUNKS, per_update=0, chunk_len=CHUNK_LEN,
+              jitter=True, code_size=GRID, crop=CROP, queries=3)
+  return tour_codes.LaneSchedule(**dict(args, **kwargs))
+
+
+def test_evaluation_queries_are_cropped_unlike_the_stored_chunk():
+  stored = np.random.default_rng(1).integers(0, 3, size=(200, 2))
+  asked = tour_codes.different_crops(np.random.default_rng(0), stored, code_size=8, crop=6)
+  assert asked.min() >= 0 and asked.max() <= 2
+  assert not np.any(np.all(asked == stored, axis=-1))
+  assert len(np.unique(asked[:, 0] * 3 + asked[:, 1])) == 9  # and otherwise anywhere
+  whole = np.zeros((5, 2), int)
+  same = tour_codes.different_crops(np.random.default_rng(0), whole, code_size=6, crop=6)
+  np.testing.assert_array_equal(same, whole)  # a full-size crop has nowhere else to go
+
+
+def test_lanes_walk_their_sub_tours_in_order_from_staggered_starts():
+  schedule = _schedule(lanes=3, chunks=10, per_update=4)
+  firsts = [schedule.sub_tour(lane, 0).first_chunk for lane in range(3)]
+  assert firsts == [0, 3, 6]  # updates mix early and late positions of the tours
+  for lane in range(3):
+    update = 0
+    for j in range(3):  # three sub-tours: every step once, in order, memory reset first
+      sub = schedule.sub_tour(lane, j)
+      assert sub.first_chunk == (firsts[lane] if j == 0 else 0)
+      steps = []
+      while not steps or steps[-1] < sub.length - 1:
+        got, part = schedule.segment(lane, update)
+        assert (got.tour, got.first_chunk) == (sub.tour, sub.first_chunk)
+        assert bool(part['reset']) == (not steps)
+        steps += list(part['t'][part['valid']])
+        assert np.all(part['query_t'] < sub.length)
+        update += 1
+      assert steps == list(range(sub.length))
+  again = _schedule(lanes=3, chunks=10, per_update=4)  # a resumed run sees the same data
+  for key, value in schedule.segment(2, 5)[1].items():
+    np.testing.assert_array_equal(value, again.segment(2, 5)[1][key])
 
 
 def test_memories_shapes_and_growth():
@@ -109,37 +149,46 @@ def test_chunk_reads_equal_slices_of_the_full_video(tmp_path, tiny_codec):
 
 def test_one_update_is_the_mean_of_per_chunk_gradients():
   """The update's gradient is the mean over steps of each step's own gradient, where
-  what earlier steps wrote to memory is a constant (no backprop through the tour)."""
+  what earlier steps wrote to memory is a constant (no backprop through the tour), and
+  padded steps count for nothing."""
   model, params = _model_and_params('slot')
   tx = optax.sgd(1.0)  # new params = params - gradient
   state = state_lib.create_state(params, {}, tx)
-  rng = np.random.default_rng(0)
-  plans = [tour_codes.sample_episode(rng, CHUNKS, 3, GRID, CROP) for _ in range(2)]
-  episode = {k: jnp.asarray(np.stack([p[k] for p in plans])) for k in plans[0]}
-  episode['t'] = jnp.arange(CHUNKS)
-  codes, codebooks = jnp.asarray(_tours(batch=2)), _codebooks()
+  tours, codebooks = _tours(batch=2), _codebooks()
+  schedule = _schedule(queries=3)
+  parts = [schedule.segment(lane, 0)[1] for lane in range(2)]
+  batch = {k: np.stack([p[k] for p in parts]) for k in parts[0]}
+  batch['valid'][1, -1] = False  # lane 1's last step is padding
+  batch['chunks'] = np.stack([tours[i][batch['t'][i]] for i in range(2)])
+  batch['queries'] = np.stack([tours[i][batch['query_t'][i]] for i in range(2)])
   memory = model.apply({'params': params}, 2, method=model.empty_memory)
   step = jax.jit(functools.partial(trainer.train_segment, model=model, tx=tx, crop=CROP))
-  new_state, new_memory, _ = step(state, memory, codes, episode, codebooks)
+  new_state, new_memory, _ = step(state, memory, jax.tree.map(jnp.asarray, batch), codebooks)
   assert int(new_state.step) == 1 and int(new_memory['filled'].sum()) == 2 * CHUNKS
+
+  def crops(codes, offsets):
+    return pastfuture.code_embeddings(
+        trainer._crops(jnp.asarray(codes), jnp.asarray(offsets), CROP), codebooks)  # pylint: disable=protected-access
 
   grads = []
   for t in range(CHUNKS):
-    chunk, queries = trainer._step_inputs(  # pylint: disable=protected-access
-        codes, codebooks, t, episode['chunk_offset'][:, t], episode['query_index'][:, t],
-        episode['query_offset'][:, t], CROP)
+    chunk = crops(batch['chunks'][:, t:t + 1], batch['chunk_offset'][:, t:t + 1])[:, 0]
+    queries = crops(batch['queries'], batch['query_offset'])
+    weight = batch['valid'][:, t].astype(np.float32)[:, None]
 
-    def loss_t(p, memory=memory, chunk=chunk, queries=queries, t=t):
+    def loss_t(p, memory=memory, chunk=chunk, queries=queries, t=t, weight=weight):
       v = {'params': p}
       written = model.apply(v, memory, model.apply(v, chunk, method=model.embed), t,
                             method=model.write)
       logits = model.apply(v, model.apply(v, queries, method=model.embed_queries), written,
                            method=model.read)
-      return optax.sigmoid_binary_cross_entropy(logits, episode['label'][:, t]).mean(), written
+      loss = optax.sigmoid_binary_cross_entropy(logits, batch['label'][:, t])
+      return (loss * weight).sum(), written
 
     g, memory = jax.grad(loss_t, has_aux=True)(params)
     grads.append(g)
-  expected = jax.tree.map(lambda p, *g: p - sum(g) / CHUNKS, params, *grads)
+  labels = batch['valid'].sum() * batch['label'].shape[-1]
+  expected = jax.tree.map(lambda p, *g: p - sum(g) / labels, params, *grads)
   jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-6),
                new_state.params, expected)
 
@@ -151,7 +200,7 @@ def test_memories_built_side_by_side_equal_writing_one_by_one(memory):
   vectors = jax.random.normal(jax.random.key(2), (2, 4, SMALL['features']))
   state = model.apply(v, 2, method=model.empty_memory)
   state = model.apply(v, state, jnp.ones((2, SMALL['features'])), 0, method=model.write)
-  steps = jnp.arange(1, 5)  # chunk 0 is already in memory
+  steps = jnp.stack([jnp.arange(1, 5)] * 2)  # chunk 0 is already in memory
   per_step, after = model.apply(v, state, vectors, steps, method=model.memories_after)
   for k in range(4):
     state = model.apply(v, state, vectors[:, k], k + 1, method=model.write)

@@ -199,21 +199,22 @@ class PastFuture(nn.Module):
   def memories_after(self, state, vectors, steps):
     """The memory after each of K consecutive steps, built all at once for training.
 
-    state: memory before `steps[0]`; vectors `[B, K, d]` of chunks `steps` `[K]`.
-    Returns (per-step memories with leading `[B, K]`, memory after the last step). The
-    memory of step k equals writing the K vectors one by one, but only vector k reaches
-    it with a gradient: what earlier steps wrote is a constant (per-chunk backprop).
+    state: memory before the first step; vectors `[B, K, d]` of the chunks observed at
+    steps `steps` `[B, K]` (memory slots; each lane of the batch has its own). Returns
+    (per-step memories with leading `[B, K]`, memory after the last step). The memory of
+    step k equals writing the K vectors one by one, but only vector k reaches it with a
+    gradient: what earlier steps wrote is a constant (per-chunk backprop).
     """
     fixed = jax.lax.stop_gradient(vectors)
     k = vectors.shape[1]
     if self.memory == 'slot':
-      at = jax.nn.one_hot(steps, self.slots, dtype=vectors.dtype)  # [K, S]
+      at = jax.nn.one_hot(steps, self.slots, dtype=vectors.dtype)  # [B, K, S]
       before = jnp.tril(jnp.ones((k, k), vectors.dtype), -1)  # step j < step k
-      written = (jnp.einsum('kj,js,bjd->bksd', before, at, fixed)
-                 + jnp.einsum('ks,bkd->bksd', at, vectors))
-      new = (before + jnp.eye(k, dtype=vectors.dtype)) @ at > 0  # [K, S]
-      slots = jnp.where(new[None, :, :, None], written, state['slots'][:, None])
-      filled = new[None] | state['filled'][:, None]
+      written = (jnp.einsum('kj,bjs,bjd->bksd', before, at, fixed)
+                 + jnp.einsum('bks,bkd->bksd', at, vectors))
+      new = jnp.einsum('kj,bjs->bks', before + jnp.eye(k, dtype=vectors.dtype), at) > 0
+      slots = jnp.where(new[..., None], written, state['slots'][:, None])
+      filled = new | state['filled'][:, None]
       last = dict(slots=slots[:, -1], filled=filled[:, -1])
       return dict(slots=slots, filled=filled), jax.tree.map(jax.lax.stop_gradient, last)
     if self.memory == 'lstm':
@@ -225,5 +226,7 @@ class PastFuture(nn.Module):
       (c, h), _ = self.lstm((c_prev, h_prev), vectors)  # every step at once, batched
       return dict(c=c, h=h), dict(c=carry[0], h=carry[1])
     return {}, {}
+
+
 def make_model(model_config, memory: str, slots: int) -> PastFuture:
   return PastFuture(memory=memory, slots=slots, **dict(model_config))

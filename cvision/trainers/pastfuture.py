@@ -36,48 +36,53 @@ def _crop(chunk, offset, crop: int):
   return jax.lax.dynamic_slice(chunk, (0, offset[0], offset[1], 0), (t, crop, crop, n))
 
 
-def _step_inputs(codes, codebooks, t, chunk_offset, query_index, query_offset, crop):
-  """Embedded chunk t `[B, T', c, c, C]` and query chunks `[B, Q, T', c, c, C]`."""
-  chunk = jax.vmap(lambda c, o: _crop(c[t], o, crop))(codes, chunk_offset)
-  queries = jax.vmap(lambda c, qi, qo: jax.vmap(lambda i, o: _crop(c[i], o, crop))(qi, qo))(
-      codes, query_index, query_offset)
-  return (pastfuture.code_embeddings(chunk, codebooks),
-          pastfuture.code_embeddings(queries, codebooks))
+def _crops(codes, offsets, crop: int):
+  """`[B, K, T', H', W', N]` at offsets `[B, K, 2]` -> `[B, K, T', crop, crop, N]`."""
+  return jax.vmap(jax.vmap(lambda c, o: _crop(c, o, crop)))(codes, offsets)
 
 
-def train_segment(state, memory, codes, episode, codebooks, *, model, tx, crop: int):
-  """Steps `episode['t']` of a batch of tours, then one update from their mean gradient.
+def train_segment(state, memory, batch, codebooks, *, model, tx, crop: int):
+  """K steps of every lane of a batch, then one update from their mean gradient.
 
-  codes: uint8 `[B, n, T', H', W', N]`; episode: per-step arrays with leading `[B, K]`
-  (`t` is `[K]`); memory: the model's memory before the first of these steps. Each
-  step's gradient reaches the adapter through its own chunk and queries only (the
-  memory it reads holds earlier chunks as constants), so the K steps are computed side
-  by side, which is exactly the mean of K per-step gradients and runs as batched convs.
+  batch: `chunks` uint8 `[B, K, T', H', W', N]` observed at steps `t` `[B, K]` (memory
+  slots) and `queries` `[B, Q, ...]` asked at every step, with the fields of
+  `tour_codes.LaneSchedule.segment` (leading `[B]`); memory: each lane's memory before
+  these steps (emptied where `reset`). Each step's gradient reaches the adapter through
+  its own chunk and the queries only (the memory it reads holds earlier chunks as
+  constants), so the K steps are computed side by side, which is exactly the mean of K
+  per-step gradients and runs as batched convs. Padded steps (`valid` false) add nothing.
   """
-  inputs = jax.vmap(functools.partial(_step_inputs, crop=crop),
-                    in_axes=(None, None, 0, 1, 1, 1), out_axes=1)
-  chunks, queries = inputs(codes, codebooks, episode['t'], episode['chunk_offset'],
-                           episode['query_index'], episode['query_offset'])
-  b, k, q = episode['label'].shape
+  chunks = pastfuture.code_embeddings(_crops(batch['chunks'], batch['chunk_offset'], crop),
+                                      codebooks)
+  queries = pastfuture.code_embeddings(_crops(batch['queries'], batch['query_offset'], crop),
+                                       codebooks)
+  b, k, q = batch['label'].shape
+  empty = model.apply({'params': state.params}, b, method=model.empty_memory)
+  memory = jax.tree.map(
+      lambda e, m: jnp.where(batch['reset'].reshape((b,) + (1,) * (m.ndim - 1)), e, m),
+      empty, memory)
+  weights = jnp.broadcast_to(batch['valid'][:, :, None], (b, k, q)).astype(jnp.float32)
 
   def loss_fn(params):
     v = {'params': params}
     vectors = model.apply(v, chunks.reshape(b * k, *chunks.shape[2:]), method=model.embed)
-    per_step, after = model.apply(v, memory, vectors.reshape(b, k, -1), episode['t'],
+    per_step, after = model.apply(v, memory, vectors.reshape(b, k, -1), batch['t'],
                                   method=model.memories_after)
     per_step = jax.tree.map(lambda x: x.reshape(b * k, *x.shape[2:]), per_step)
-    asked = model.apply(v, queries.reshape(b * k, *queries.shape[2:]),
-                        method=model.embed_queries)
-    logits = model.apply(v, asked, per_step, method=model.read).reshape(b, k, q)
-    loss = optax.sigmoid_binary_cross_entropy(logits, episode['label']).mean()
-    return loss, (after, logits)
+    asked = model.apply(v, queries, method=model.embed_queries)  # [B, Q, d]
+    asked = jnp.broadcast_to(asked[:, None], (b, k) + asked.shape[1:])
+    logits = model.apply(v, asked.reshape(b * k, q, -1), per_step,
+                         method=model.read).reshape(b, k, q)
+    losses = optax.sigmoid_binary_cross_entropy(logits, batch['label'])
+    return (losses * weights).sum() / jnp.maximum(weights.sum(), 1.0), (after, logits)
 
   (loss, (memory, logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
                         opt_state=opt_state)
-  accuracy = ((logits > 0) == (episode['label'] > 0.5)).mean()
-  return state, memory, dict(loss=loss, accuracy=accuracy, grad_norm=optax.tree.norm(grads))
+  right = ((logits > 0) == (batch['label'] > 0.5)) * weights
+  return state, memory, dict(loss=loss, accuracy=right.sum() / jnp.maximum(weights.sum(), 1.0),
+                             grad_norm=optax.tree.norm(grads))
 
 
 def evaluate_tours(params, observed, queried, chunk_offset, query_offset, query_index,
@@ -115,12 +120,13 @@ def evaluate_tours(params, observed, queried, chunk_offset, query_offset, query_
 
 
 class Training:
-  """A memory's model, train state and compiled update, ready to run episodes.
+  """A memory's model, train state, lane memories and compiled update, ready to run.
 
-  An episode is one pass over a batch of tours from their first chunk, the memory
-  starting empty; it makes one update per `task.chunks_per_update` chunks. With
-  `task.chunk_jitter` each episode cuts a tour into chunks from a random first code frame
-  (one chunk fewer), so the chunks seen in training differ from episode to episode.
+  Update u takes the next `task.chunks_per_update` steps (0: a whole tour) of each of
+  `task.batch_tours` lanes (see `tour_codes.LaneSchedule`). With `task.chunk_jitter` a
+  sub-tour cuts its tour into chunks from a random first code frame (one chunk fewer),
+  so the chunks seen in training differ from one pass to the next. The lane memories
+  are part of the checkpoint, so a resumed run continues exactly where it stopped.
   """
 
   def __init__(self, config, memory_name: str, tours: dict, codebooks, mesh):
@@ -128,49 +134,59 @@ class Training:
     chunked = [tours[vid] for vid in sorted(tours)]
     self.chunk_len = chunked[0].shape[1]
     self.frames = [t.reshape(-1, *t.shape[2:]) for t in chunked]
-    self.jitter = config.task.get('chunk_jitter', False)
-    # Tours of a batch are cut to the shortest.
-    self.chunks = min(len(t) for t in chunked) - (1 if self.jitter else 0)
-    self.model = pastfuture.make_model(config.model, memory_name, max(len(t) for t in chunked))
-    per_update = config.task.chunks_per_update or self.chunks
-    self.segments = [np.arange(s, min(s + per_update, self.chunks))
-                     for s in range(0, self.chunks, per_update)]
+    jitter = config.task.get('chunk_jitter', False)
+    # Tours are cut to the shortest, so every sub-tour fits the same memory.
+    self.chunks = min(len(t) for t in chunked) - (1 if jitter else 0)
+    task, lanes = config.task, config.task.batch_tours
+    self.schedule = tour_codes.LaneSchedule(
+        seed=config.seed, lanes=lanes, tours=len(chunked), chunks=self.chunks,
+        per_update=task.chunks_per_update, chunk_len=self.chunk_len, jitter=jitter,
+        code_size=chunked[0].shape[2], crop=task.crop, queries=task.queries_per_update)
+    self.updates_per_tour = -(-self.chunks // self.schedule.per_update)
+    self.lanes = range(lanes)[sharding.host_batch_slice(lanes)]  # this host's lanes
+    self.model = pastfuture.make_model(config.model, memory_name, self.chunks)
     tx = state_lib.make_optimizer(config.train)
-    crop = config.task.crop
+    crop = task.crop
     sample = pastfuture.code_embeddings(jnp.asarray(chunked[0][:1, :, :crop, :crop]), codebooks)
 
     def init(rng):
       params = self.model.init(rng, sample, sample[:, None])['params']
-      return state_lib.create_state(params, {}, tx)
+      return dict(state=state_lib.create_state(params, {}, tx),
+                  memory=self.model.apply({'params': params}, lanes,
+                                          method=self.model.empty_memory))
 
     rng = jax.random.key(config.seed)
-    self.shardings = sharding.state_shardings(mesh, jax.eval_shape(init, rng))
-    self.state = jax.jit(init, out_shardings=self.shardings)(rng)
+    abstract = jax.eval_shape(init, rng)
+    self.shardings = dict(state=sharding.state_shardings(mesh, abstract['state']),
+                          memory=jax.tree.map(lambda _: sharding.batch_sharding(mesh),
+                                              abstract['memory']))
+    self.carry = jax.jit(init, out_shardings=self.shardings)(rng)
     self._update = jax.jit(functools.partial(train_segment, model=self.model, tx=tx, crop=crop),
-                           donate_argnums=(0,))
+                           donate_argnums=(0, 1))
 
-  def _chunks(self, tour: int, offset: int) -> np.ndarray:
-    frames = self.frames[tour][offset:offset + self.chunks * self.chunk_len]
-    return frames.reshape(self.chunks, self.chunk_len, *frames.shape[1:])
+  @property
+  def state(self):
+    return self.carry['state']
 
-  def episode(self, index: int, last_update: int | None = None):
-    """Yields the stats of each update of episode `index` (deterministic by seed)."""
-    config, batch = self.config, self.config.task.batch_tours
-    rng = np.random.default_rng([config.seed, index])
-    picks = rng.choice(len(self.frames), size=batch, replace=len(self.frames) < batch)
-    offsets = rng.integers(0, self.chunk_len, size=batch) if self.jitter else [0] * batch
-    codes = sharding.put_batch(np.stack([self._chunks(i, o) for i, o in zip(picks, offsets)]),
-                               self.mesh)
-    plans = [tour_codes.sample_episode(rng, self.chunks, config.task.queries_per_step,
-                                       self.frames[0].shape[1], config.task.crop)
-             for _ in picks]
-    memory = self.model.apply({'params': self.state.params}, batch,
-                              method=self.model.empty_memory)
-    for steps in self.segments[:last_update]:
-      part = sharding.put_batch({k: np.stack([p[k][steps] for p in plans]) for k in plans[0]},
-                                self.mesh)
-      self.state, memory, stats = self._update(self.state, memory, codes,
-                                               dict(part, t=jnp.asarray(steps)), self.codebooks)
+  def _batch(self, update: int) -> dict:
+    """This host's lanes at `update`: their codes and steps, stacked."""
+    rows = []
+    for lane in self.lanes:
+      sub, part = self.schedule.segment(lane, update)
+      frames = self.frames[sub.tour][sub.frame_offset:]
+      def chunks(positions, sub=sub, frames=frames):
+        starts = (sub.first_chunk + positions) * self.chunk_len
+        return np.stack([frames[s:s + self.chunk_len] for s in starts])
+      rows.append(dict(part, chunks=chunks(part['t']), queries=chunks(part['query_t'])))
+    return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+
+  def updates(self, first: int, last: int):
+    """Makes updates `first`..`last - 1`; yields the stats of each."""
+    for update in range(first, last):
+      batch = sharding.put_batch(self._batch(update), self.mesh)
+      state, memory, stats = self._update(self.carry['state'], self.carry['memory'], batch,
+                                          self.codebooks)
+      self.carry = dict(state=state, memory=memory)
       yield stats
 
 
@@ -178,28 +194,25 @@ def train_memory(config, memory_name, tours, codebooks, workdir, mesh):
   """Trains one memory on the train tours (resuming from `workdir`); returns model, params."""
   training = Training(config, memory_name, tours, codebooks, mesh)
   manager = checkpoint.make_manager(workdir, 1, keep=1)
-  training.state = checkpoint.restore_or(manager, training.state, training.shardings)
+  training.carry = checkpoint.restore_or(manager, training.carry, training.shardings)
   writer = loop.make_writer(workdir)
   progress = loop.make_progress(config.train.steps, writer)
-  step, saved, history = int(training.state.step), int(training.state.step), []
-  per_episode = len(training.segments)
-  logging.info('%s memory: %d updates of %d tours x %d chunks (%d updates per episode); '
-               'from update %d', memory_name, config.train.steps, config.task.batch_tours,
-               training.chunks, per_episode, step)
-  while step < config.train.steps:
-    # Checkpoints fall at episode starts, so a resumed run replays no partial episode.
-    episode = step // per_episode
-    first_step = episode * per_episode  # the last episode may stop early
-    for stats in training.episode(episode, last_update=config.train.steps - first_step):
-      step += 1
-      loop.check_finite(step, stats)
-      history.append(stats)
-      progress(step)
-      if step % config.train.log_every == 0 or step == config.train.steps:
-        writer.write_scalars(step, loop.mean_metrics(history))
-        history = []
+  step = saved = int(training.state.step)
+  history = []
+  logging.info('%s memory: %d updates of %d lanes x %d steps x %d queries (a tour is %d '
+               'chunks); from update %d', memory_name, config.train.steps,
+               config.task.batch_tours, training.schedule.per_update,
+               config.task.queries_per_update, training.chunks, step)
+  for stats in training.updates(step, config.train.steps):
+    step += 1
+    loop.check_finite(step, stats)
+    history.append(stats)
+    progress(step)
+    if step % config.train.log_every == 0 or step == config.train.steps:
+      writer.write_scalars(step, loop.mean_metrics(history))
+      history = []
     if step - saved >= config.train.ckpt_every or step >= config.train.steps:
-      checkpoint.save(manager, step, training.state, force=True)
+      checkpoint.save(manager, step, training.carry, force=True)
       saved = step
   manager.wait_until_finished()
   manager.close()
@@ -208,18 +221,25 @@ def train_memory(config, memory_name, tours, codebooks, workdir, mesh):
 
 
 def evaluate_memory(config, model, params, tours, codebooks) -> dict:
-  """Accuracy on every tour of a split, with fixed (seeded) crops and queries."""
+  """Accuracy on every tour of a split, with fixed (seeded) crops and queries.
+
+  Every query chunk is cropped unlike the chunk stored in memory. The slot memory is
+  sized to each tour (the number of slots is a shape, not a parameter).
+  """
   crop, code_size = config.task.crop, next(iter(tours.values())).shape[2]
-  fn = jax.jit(functools.partial(evaluate_tours, model=model, crop=crop))
-  logits, labels = [], []
+  logits, labels, compiled = [], [], {}
   for i, vid in enumerate(sorted(tours)):
     codes = tours[vid]
     n = len(codes)
+    if n not in compiled:
+      compiled[n] = jax.jit(functools.partial(evaluate_tours, model=model.clone(slots=n),
+                                              crop=crop))
+    fn = compiled[n]
     rng = np.random.default_rng([config.seed, 7, i])
     asked = min(n, config.task.eval_queries)
     index = np.stack([rng.permutation(n)[:asked] for _ in range(n)])  # [n, E]
     chunk_offset = rng.integers(0, code_size - crop + 1, size=(n, 2))
-    query_offset = rng.integers(0, code_size - crop + 1, size=(n, 2))
+    query_offset = tour_codes.different_crops(rng, chunk_offset, code_size, crop)
     out = fn(params, codes[None], codes[None], chunk_offset[None], query_offset[None],
              index[None], codebooks)
     logits.append(np.asarray(out[0]))

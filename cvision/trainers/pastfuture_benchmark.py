@@ -111,7 +111,9 @@ def run(config, workdir: str, mesh):
   epoch_seconds = []
   for epoch in range(config.benchmark.epochs):
     start = time.time()
-    stats = [float(s['loss']) for s in training.episode(epoch)]
+    per_epoch = training.updates_per_tour
+    stats = [float(s['loss']) for s in training.updates(epoch * per_epoch,
+                                                        (epoch + 1) * per_epoch)]
     epoch_seconds.append(time.time() - start)
     logging.info('tour-epoch %d: %.1f s, %d updates, mean loss %.4f', epoch,
                  epoch_seconds[-1], len(stats), np.mean(stats))
@@ -133,7 +135,7 @@ def run(config, workdir: str, mesh):
       '', '| phase | peak RSS (GB) |', '|---|---|',
       *[f'| {phase} | {gb:.2f} |' for phase, gb in rss.items()],
       '', f"time per tour-epoch (slot memory, batch {config.task.batch_tours}, "
-      f"{len(training.segments)} updates): "
+      f"{training.updates_per_tour} updates): "
       + ', '.join(f'{s:.1f} s' for s in epoch_seconds) + ' (the first includes compilation)',
   ]
   text = '\n'.join(lines)
