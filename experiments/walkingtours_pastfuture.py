@@ -34,11 +34,12 @@ def get_config(arg=None):
   if arg and arg.startswith('minutes='):
     minutes = float(arg.split('=', 1)[1])
   if minutes:
-    # Few long tours; updates every 24 chunks (2 minutes) so an epoch is many updates.
+    # Few long tours; an update every 24 chunks (2 minutes) of 4 lanes that start at
+    # spread positions, so each update mixes early and late parts of the tours.
     # The small codec of the default run is shared (trained there if missing).
     c.codec.workdir = 'runs/walkingtours_pastfuture/codec'
     c.data.update(num_train=3, num_val=1, num_test=2, tour_seconds=60.0 * minutes)
-    c.task.update(batch_tours=2, chunks_per_update=24)
+    c.task.update(batch_tours=4, chunks_per_update=24)
     c.train.update(steps=600, ckpt_every=60)
   elif arg == 'smoke':
     c.codec.config = 'experiments/codec_quick.py:small'

@@ -63,7 +63,8 @@ def test_labels_at_the_boundaries():
   schedule = _schedule(chunks=24, per_update=0, queries=8, code_size=8, crop=6)
   _, part = schedule.segment(0, 0)
   np.testing.assert_array_equal(part['label'], part['query_t'][None, :] <= part['t'][:, None])
-  np.testing.assert_array_equal(part['t'], np.arange(24))
+  np.testing.assert_array_equal(part['t'][part['valid']], np.arange(part['valid'].sum()))
+  assert np.all(part['t'][~part['valid']] == -1) and part['valid'].sum() >= 12
   with pytest.raises(ValueError, match='task.crop'):
     _schedule(chunks=4, per_update=0, queries=1, code_size=8, crop=9)
 
@@ -93,7 +94,8 @@ def test_lanes_walk_their_sub_tours_in_order_from_staggered_starts():
     update = 0
     for j in range(3):  # three sub-tours: every step once, in order, memory reset first
       sub = schedule.sub_tour(lane, j)
-      assert sub.first_chunk == (firsts[lane] if j == 0 else 0)
+      assert sub.first_chunk == firsts[lane] if j == 0 else 0 <= sub.first_chunk <= 5
+      assert sub.length == 10 - sub.first_chunk
       steps = []
       while not steps or steps[-1] < sub.length - 1:
         got, part = schedule.segment(lane, update)
@@ -158,17 +160,21 @@ def test_one_update_is_the_mean_of_per_chunk_gradients():
   schedule = _schedule(queries=3)
   parts = [schedule.segment(lane, 0)[1] for lane in range(2)]
   batch = {k: np.stack([p[k] for p in parts]) for k in parts[0]}
-  batch['valid'][1, -1] = False  # lane 1's last step is padding
+  batch['t'] = np.stack([np.arange(CHUNKS), np.arange(CHUNKS)])  # whole tours
+  batch['t'][1, -1] = -1  # lane 1's last step is padding
+  batch['valid'] = batch['t'] >= 0
+  batch['label'] = tour_codes.past_labels(batch['query_t'][:, None], batch['t'][:, :, None])
+  batch['chunk_offset'] = np.random.default_rng(1).integers(0, GRID - CROP + 1, (2, CHUNKS, 2))
   batch['chunks'] = np.stack([tours[i][batch['t'][i]] for i in range(2)])
   batch['queries'] = np.stack([tours[i][batch['query_t'][i]] for i in range(2)])
   memory = model.apply({'params': params}, 2, method=model.empty_memory)
   step = jax.jit(functools.partial(trainer.train_segment, model=model, tx=tx, crop=CROP))
   new_state, new_memory, _ = step(state, memory, jax.tree.map(jnp.asarray, batch), codebooks)
-  assert int(new_state.step) == 1 and int(new_memory['filled'].sum()) == 2 * CHUNKS
+  assert int(new_state.step) == 1 and int(new_memory['filled'].sum()) == 2 * CHUNKS - 1
 
   def crops(codes, offsets):
-    return pastfuture.code_embeddings(
-        trainer._crops(jnp.asarray(codes), jnp.asarray(offsets), CROP), codebooks)  # pylint: disable=protected-access
+    cropped = trainer.crop_chunks(jnp.asarray(codes), jnp.asarray(offsets), CROP)
+    return pastfuture.code_embeddings(cropped, codebooks)
 
   grads = []
   for t in range(CHUNKS):
@@ -193,20 +199,31 @@ def test_one_update_is_the_mean_of_per_chunk_gradients():
                new_state.params, expected)
 
 
-@pytest.mark.parametrize('memory', ('slot', 'lstm'))
-def test_memories_built_side_by_side_equal_writing_one_by_one(memory):
+@pytest.mark.parametrize('memory', pastfuture.MEMORIES)
+def test_steps_read_side_by_side_equal_writing_one_by_one(memory):
+  """K steps read at once from one memory view answer as if written one by one; a
+  padded step (slot -1) writes nothing."""
   model, params = _model_and_params(memory)
   v = {'params': params}
-  vectors = jax.random.normal(jax.random.key(2), (2, 4, SMALL['features']))
+  d = SMALL['features']
+  vectors = jax.random.normal(jax.random.key(2), (2, 4, d))
+  queries = jax.random.normal(jax.random.key(3), (2, 3, d))
   state = model.apply(v, 2, method=model.empty_memory)
-  state = model.apply(v, state, jnp.ones((2, SMALL['features'])), 0, method=model.write)
-  steps = jnp.stack([jnp.arange(1, 5)] * 2)  # chunk 0 is already in memory
-  per_step, after = model.apply(v, state, vectors, steps, method=model.memories_after)
+  state = model.apply(v, state, jnp.ones((2, d)), 0, method=model.write)
+  steps = jnp.array([[1, 2, 3, 4], [1, 2, 3, -1]])  # chunk 0 is already in memory
+  view, after = model.apply(v, state, vectors, steps, method=model.memories_after)
+  together = model.apply(v, jnp.broadcast_to(queries[:, None], (2, 4, 3, d)), view,
+                         method=model.read_steps)
   for k in range(4):
     state = model.apply(v, state, vectors[:, k], k + 1, method=model.write)
-    jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-5),
-                 jax.tree.map(lambda x, k=k: x[:, k], per_step), state)
-  jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-5), after, state)
+    one_by_one = model.apply(v, queries, state, method=model.read)
+    lanes = slice(None) if k < 3 or memory != 'slot' else slice(0, 1)
+    np.testing.assert_allclose(together[lanes, k], one_by_one[lanes], atol=1e-5)
+  if memory == 'slot':
+    assert not bool(after['filled'][1, 4]) and bool(after['filled'][0, 4])
+    np.testing.assert_allclose(after['slots'][0], state['slots'][0], atol=1e-6)
+  elif memory == 'lstm':
+    jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-5), after, state)
 
 
 def test_interrupted_training_resumes_to_the_same_params(tmp_path, monkeypatch):

@@ -93,11 +93,16 @@ class LaneSchedule:
   A batch has `lanes` lanes; each runs through sub-tours one after another, an update
   taking the next `per_update` steps of every lane (a sub-tour's last update is padded
   with masked steps, so one update never mixes two sub-tours of a lane). A sub-tour
-  observes a tour from `first_chunk` to its end, the memory empty at its start. When an
-  update is shorter than a tour, the lanes' first sub-tours start at evenly spread
-  chunks, so every update mixes early and late positions: the labels of a stretch of
-  one tour are nearly all "future" early on and "past" late, and updates made of one
-  position at a time pull the model back and forth instead of teaching it.
+  observes a tour from `first_chunk` to its end, the memory empty at its start; that
+  chunk is drawn from the tour's first half, so a chunk's place in what is observed
+  varies from pass to pass. Otherwise a model learns each training chunk's position by
+  heart, which answers the task on training tours without memory (measured: `none`
+  reached 74% on training tours and drifted to 40-54% on held-out ones, and `lstm` did
+  the same instead of learning to count). When an update is shorter than a tour, the
+  lanes' first sub-tours start at evenly spread chunks, so every update mixes early and
+  late positions: the labels of a stretch of one tour are nearly all "future" early on
+  and "past" late, and updates made of one position at a time pull the model back and
+  forth instead of teaching it.
 
   At each update a lane draws `queries` query chunks from its whole sub-tour; every step
   asks all of them, so an update has steps x queries labels per lane for steps + queries
@@ -121,7 +126,10 @@ class LaneSchedule:
 
   def sub_tour(self, lane: int, j: int) -> SubTour:
     rng = np.random.default_rng([self.seed, lane, j])
-    first = lane * self.chunks // self.lanes if j == 0 and self.per_update < self.chunks else 0
+    if j == 0 and self.per_update < self.chunks:
+      first = lane * self.chunks // self.lanes  # lanes spread over the tour
+    else:
+      first = int(rng.integers(0, self.chunks // 2 + 1))
     length = self.chunks - first
     return SubTour(
         tour=int(rng.integers(self.tours)),
@@ -141,7 +149,7 @@ class LaneSchedule:
   def segment(self, lane: int, update: int) -> tuple[SubTour, dict]:
     """The lane's sub-tour and its steps and queries at `update`.
 
-    Steps: `t` `[K]` (position in the sub-tour = memory slot), `valid` `[K]`,
+    Steps: `t` `[K]` (position in the sub-tour = memory slot; -1 for padding), `valid` `[K]`,
     `chunk_offset` `[K, 2]`; queries: `query_t` `[Q]` positions, `query_offset` `[Q, 2]`;
     `label` `[K, Q]` (past = 1); `reset` (the memory starts empty).
     """
@@ -150,9 +158,10 @@ class LaneSchedule:
     rng = np.random.default_rng([self.seed, lane, j, s])
     steps = s * self.per_update + np.arange(self.per_update)
     valid = steps < sub.length
-    t = np.minimum(steps, sub.length - 1)
+    t = np.where(valid, steps, -1)  # padding writes nothing
     query_t = rng.choice(sub.length, size=self.queries, replace=self.queries > sub.length)
     return sub, dict(
-        t=t, valid=valid, chunk_offset=sub.chunk_offset[t], query_t=query_t,
+        t=t, valid=valid, chunk_offset=sub.chunk_offset[np.minimum(steps, sub.length - 1)],
+        query_t=query_t,
         query_offset=rng.integers(0, self.code_size - self.crop + 1, size=(self.queries, 2)),
         label=past_labels(query_t[None, :], t[:, None]), reset=np.bool_(s == 0))

@@ -71,8 +71,13 @@ def _grid_pool(x, grid: int):
 
 
 class CrossAttention(nn.Module):
-  """Multi-head attention of queries `[B, Q, d]` over memory `[B, S, d]` (`mask` `[B, S]`).
+  """Multi-head attention of queries `[B, K, Q, d]` over one memory `[B, S, d]`.
 
+  K is the number of steps answered at once, each with its own view of the memory:
+  `mask` `[B, K, S]` says which elements step k sees, `live` `[B, K, S]` (or None: all)
+  which of them pass a gradient to the memory at step k; for the others step k uses
+  `fixed`, the same memory as a constant (the projections' parameters still learn from
+  them). So K steps share two projections of the memory instead of K copies.
   Queries and keys share one projection and are compared by cosine, so a score is a
   learned similarity of the query with a memory element (highest for the element itself):
   a chunk seen before is found from the first step of training instead of after two
@@ -86,43 +91,56 @@ class CrossAttention(nn.Module):
   sink_cosine: float = 0.8  # initial score of the "nothing matches" slot, as a cosine
 
   @nn.compact
-  def __call__(self, x, memory, mask):
-    b, q_len, d = x.shape
+  def __call__(self, x, memory, mask, live=None, fixed=None):
+    d = x.shape[-1]
     if d % self.heads:
       raise ValueError(f'model.features {d} must divide by model.heads {self.heads}')
     per_head = d // self.heads
     query_key = nn.DenseGeneral((self.heads, per_head), name='query_key')
-    q, k = query_key(x), query_key(memory)
-    v = nn.DenseGeneral((self.heads, per_head), name='value')(memory)
-    q, k = _unit(q), _unit(k)  # scores are cosines times a learned sharpness
+    value = nn.DenseGeneral((self.heads, per_head), name='value')
+    q, k = _unit(query_key(x)), _unit(query_key(memory))  # cosines times a sharpness
+    v = value(memory)
     sharpness = self.param('sharpness', nn.initializers.constant(self.sharpness), (self.heads,))
     sink_score = self.param('sink_score', nn.initializers.constant(
         self.sink_cosine * self.sharpness), (self.heads,))
     sink_value = self.param('sink_value', nn.initializers.normal(1.0), (self.heads, per_head))
-    scores = jnp.einsum('bqhd,bshd->bhqs', q, k) * sharpness[:, None, None]
-    scores = jnp.where(mask[:, None, None, :], scores, jnp.finfo(scores.dtype).min)
-    sink = jnp.broadcast_to(sink_score[None, :, None, None], (b, self.heads, q_len, 1))
+    scores = jnp.einsum('bkqhd,bshd->bkhqs', q, k)
+    if live is not None:
+      fixed_k, fixed_v = _unit(query_key(fixed)), value(fixed)
+      scores = jnp.where(live[:, :, None, None, :], scores,
+                         jnp.einsum('bkqhd,bshd->bkhqs', q, fixed_k))
+    scores = scores * sharpness[:, None, None]
+    scores = jnp.where(mask[:, :, None, None, :], scores, jnp.finfo(scores.dtype).min)
+    sink = jnp.broadcast_to(sink_score[:, None, None], scores.shape[:-1] + (1,))
     weights = jax.nn.softmax(jnp.concatenate([sink, scores], -1), axis=-1)
-    out = (jnp.einsum('bhqs,bshd->bqhd', weights[..., 1:], v)
-           + jnp.einsum('bhq,hd->bqhd', weights[..., 0], sink_value))
+    to_memory = weights[..., 1:]
+    if live is None:
+      out = jnp.einsum('bkhqs,bshd->bkqhd', to_memory, v)
+    else:  # same values; the gradient reaches the memory through live elements only
+      out = (jnp.einsum('bkhqs,bshd->bkqhd', to_memory, fixed_v)
+             + jnp.einsum('bkhqs,bshd->bkqhd', to_memory * live[:, :, None, None, :],
+                          v - fixed_v))
+    out = out + jnp.einsum('bkhq,hd->bkqhd', weights[..., 0], sink_value)
     return nn.DenseGeneral(d, axis=(-2, -1), name='out')(out)
 
 
 class CrossAttentionCore(nn.Module):
-  """Queries `[B, Q, d]` attend over memory `[B, S, d]` (`mask` `[B, S]`) -> `[B, Q, d]`.
+  """Queries `[B, K, Q, d]` attend over memory `[B, S, d]` -> `[B, K, Q, d]`.
 
   Pre-norm transformer blocks of cross-attention and MLP. Queries do not attend to each
-  other, so Q queries are Q independent questions.
+  other, so Q queries are Q independent questions. mask, live: see `CrossAttention`.
   """
   layers: int = 2
   heads: int = 4
 
   @nn.compact
-  def __call__(self, queries, memory, mask):
-    memory = nn.LayerNorm()(memory)
+  def __call__(self, queries, memory, mask, live=None):
+    norm = nn.LayerNorm()
+    fixed = None if live is None else norm(jax.lax.stop_gradient(memory))
+    memory = norm(memory)
     x = queries
     for _ in range(self.layers):
-      x = x + CrossAttention(self.heads)(nn.LayerNorm()(x), memory, mask)
+      x = x + CrossAttention(self.heads)(nn.LayerNorm()(x), memory, mask, live, fixed)
       d = x.shape[-1]
       x = x + nn.Dense(d)(nn.gelu(nn.Dense(4 * d)(nn.LayerNorm()(x))))
     return nn.LayerNorm()(x)
@@ -194,38 +212,45 @@ class PastFuture(nn.Module):
       memory, mask = state['h'][:, None], jnp.ones((b, 1), bool)
     else:
       memory, mask = jnp.zeros((b, 0, d)), jnp.zeros((b, 0), bool)
-    return self.predictor(self.core(queries, memory, mask))[..., 0]
+    return self.read_steps(queries[:, None], dict(memory=memory, mask=mask[:, None]))[:, 0]
+
+  def read_steps(self, queries, view):
+    """Logits `[B, K, Q]` for queries `[B, K, Q, d]` asked at K steps of `view` (from
+    `memories_after`: one memory `[B, S, d]` and what each step sees of it)."""
+    logits = self.predictor(self.core(queries, view['memory'], view['mask'], view.get('live')))
+    return logits[..., 0]
 
   def memories_after(self, state, vectors, steps):
-    """The memory after each of K consecutive steps, built all at once for training.
+    """What each of K consecutive steps reads, built at once for training.
 
     state: memory before the first step; vectors `[B, K, d]` of the chunks observed at
-    steps `steps` `[B, K]` (memory slots; each lane of the batch has its own). Returns
-    (per-step memories with leading `[B, K]`, memory after the last step). The memory of
-    step k equals writing the K vectors one by one, but only vector k reaches it with a
-    gradient: what earlier steps wrote is a constant (per-chunk backprop).
+    steps `steps` `[B, K]` (memory slots; each lane of the batch has its own; -1 writes
+    nothing). Returns (view, memory after the last step). Reading the view at step k
+    equals reading the memory after writing the K vectors one by one, but only vector k
+    reaches step k with a gradient: what earlier steps wrote is a constant (per-chunk
+    backprop).
     """
+    b, k, d = vectors.shape
     fixed = jax.lax.stop_gradient(vectors)
-    k = vectors.shape[1]
     if self.memory == 'slot':
       at = jax.nn.one_hot(steps, self.slots, dtype=vectors.dtype)  # [B, K, S]
-      before = jnp.tril(jnp.ones((k, k), vectors.dtype), -1)  # step j < step k
-      written = (jnp.einsum('kj,bjs,bjd->bksd', before, at, fixed)
-                 + jnp.einsum('bks,bkd->bksd', at, vectors))
-      new = jnp.einsum('kj,bjs->bks', before + jnp.eye(k, dtype=vectors.dtype), at) > 0
-      slots = jnp.where(new[..., None], written, state['slots'][:, None])
-      filled = new | state['filled'][:, None]
-      last = dict(slots=slots[:, -1], filled=filled[:, -1])
-      return dict(slots=slots, filled=filled), jax.tree.map(jax.lax.stop_gradient, last)
+      written = jnp.einsum('bks->bs', at) > 0
+      slots = jnp.where(written[..., None], jnp.einsum('bks,bkd->bsd', at, vectors),
+                        state['slots'])
+      seen = jnp.cumsum(at, axis=1) > 0  # written at this step or before
+      view = dict(memory=slots, mask=seen | state['filled'][:, None], live=at > 0)
+      last = dict(slots=slots, filled=view['mask'][:, -1])
+      return view, jax.tree.map(jax.lax.stop_gradient, last)
     if self.memory == 'lstm':
       previous, carry = [], (state['c'], state['h'])
       for j in range(k):  # the cheap recurrence alone, without gradient
         previous.append(carry)
         carry = self.lstm(carry, fixed[:, j])[0]
       c_prev, h_prev = (jnp.stack(x, 1) for x in zip(*previous))
-      (c, h), _ = self.lstm((c_prev, h_prev), vectors)  # every step at once, batched
-      return dict(c=c, h=h), dict(c=carry[0], h=carry[1])
-    return {}, {}
+      _, h = self.lstm((c_prev, h_prev), vectors)[0]  # every step at once, batched
+      own = jnp.broadcast_to(jnp.eye(k, dtype=bool), (b, k, k))  # step k reads h_k only
+      return dict(memory=h, mask=own), dict(c=carry[0], h=carry[1])
+    return dict(memory=jnp.zeros((b, 0, d)), mask=jnp.zeros((b, k, 0), bool)), {}
 
 
 def make_model(model_config, memory: str, slots: int) -> PastFuture:

@@ -36,7 +36,7 @@ def _crop(chunk, offset, crop: int):
   return jax.lax.dynamic_slice(chunk, (0, offset[0], offset[1], 0), (t, crop, crop, n))
 
 
-def _crops(codes, offsets, crop: int):
+def crop_chunks(codes, offsets, crop: int):
   """`[B, K, T', H', W', N]` at offsets `[B, K, 2]` -> `[B, K, T', crop, crop, N]`."""
   return jax.vmap(jax.vmap(lambda c, o: _crop(c, o, crop)))(codes, offsets)
 
@@ -52,10 +52,11 @@ def train_segment(state, memory, batch, codebooks, *, model, tx, crop: int):
   constants), so the K steps are computed side by side, which is exactly the mean of K
   per-step gradients and runs as batched convs. Padded steps (`valid` false) add nothing.
   """
-  chunks = pastfuture.code_embeddings(_crops(batch['chunks'], batch['chunk_offset'], crop),
-                                      codebooks)
-  queries = pastfuture.code_embeddings(_crops(batch['queries'], batch['query_offset'], crop),
-                                       codebooks)
+  def embedded(codes, offsets):
+    return pastfuture.code_embeddings(crop_chunks(codes, offsets, crop), codebooks)
+
+  chunks = embedded(batch['chunks'], batch['chunk_offset'])
+  queries = embedded(batch['queries'], batch['query_offset'])
   b, k, q = batch['label'].shape
   empty = model.apply({'params': state.params}, b, method=model.empty_memory)
   memory = jax.tree.map(
@@ -66,13 +67,11 @@ def train_segment(state, memory, batch, codebooks, *, model, tx, crop: int):
   def loss_fn(params):
     v = {'params': params}
     vectors = model.apply(v, chunks.reshape(b * k, *chunks.shape[2:]), method=model.embed)
-    per_step, after = model.apply(v, memory, vectors.reshape(b, k, -1), batch['t'],
-                                  method=model.memories_after)
-    per_step = jax.tree.map(lambda x: x.reshape(b * k, *x.shape[2:]), per_step)
+    view, after = model.apply(v, memory, vectors.reshape(b, k, -1), batch['t'],
+                              method=model.memories_after)
     asked = model.apply(v, queries, method=model.embed_queries)  # [B, Q, d]
     asked = jnp.broadcast_to(asked[:, None], (b, k) + asked.shape[1:])
-    logits = model.apply(v, asked.reshape(b * k, q, -1), per_step,
-                         method=model.read).reshape(b, k, q)
+    logits = model.apply(v, asked, view, method=model.read_steps)  # [B, K, Q]
     losses = optax.sigmoid_binary_cross_entropy(logits, batch['label'])
     return (losses * weights).sum() / jnp.maximum(weights.sum(), 1.0), (after, logits)
 
@@ -177,7 +176,8 @@ class Training:
       def chunks(positions, sub=sub, frames=frames):
         starts = (sub.first_chunk + positions) * self.chunk_len
         return np.stack([frames[s:s + self.chunk_len] for s in starts])
-      rows.append(dict(part, chunks=chunks(part['t']), queries=chunks(part['query_t'])))
+      rows.append(dict(part, chunks=chunks(np.maximum(part['t'], 0)),
+                       queries=chunks(part['query_t'])))
     return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
 
   def updates(self, first: int, last: int):

@@ -1,0 +1,148 @@
+"""S3D (Xie et al. 2017) for RGB clips and for neural codes (CV §3.3, §E.1, Figs. 12-14).
+
+Separable 3D convolutions (1xkxk then kx1x1, each with batch norm and ReLU), the
+Inception "Mixed" blocks, optional self-gating (S3D-G) and named endpoints. With
+`space_factor=1, time_factor=1` it is the RGB network (torchvision's `s3d` layout: the
+same layers and parameter count). For codes whose grid is 1/`space_factor` of the image
+side and 1/`time_factor` of its frames, the input convolution and the first max pools
+lose those strides (space: conv1, pool1, pool2; time: conv1, pool3, pool4, in that
+order), so every tensor after the stem has the RGB network's shape (CV Figs. 13-14), and
+the first two convolutions get `stem_features` output channels.
+"""
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+# (branch0, branch1 reduce, branch1, branch2 reduce, branch2, branch3) output channels.
+MIXED = {
+    'Mixed_3b': (64, 96, 128, 16, 32, 32), 'Mixed_3c': (128, 128, 192, 32, 96, 64),
+    'Mixed_4b': (192, 96, 208, 16, 48, 64), 'Mixed_4c': (160, 112, 224, 24, 64, 64),
+    'Mixed_4d': (128, 128, 256, 24, 64, 64), 'Mixed_4e': (112, 144, 288, 32, 64, 64),
+    'Mixed_4f': (256, 160, 320, 32, 128, 128), 'Mixed_5b': (256, 160, 320, 32, 128, 128),
+    'Mixed_5c': (384, 192, 384, 48, 128, 128),
+}
+ENDPOINTS = ('Conv2d_1a', 'MaxPool_2a', 'Conv2d_2b', 'Conv2d_2c', 'MaxPool_3a', 'Mixed_3b',
+             'Mixed_3c', 'MaxPool_4a', 'Mixed_4b', 'Mixed_4c', 'Mixed_4d', 'Mixed_4e',
+             'Mixed_4f', 'MaxPool_5a', 'Mixed_5b', 'Mixed_5c', 'Logits')
+
+
+def _factors(factor: int, places: int, what: str) -> list[int]:
+  """Splits the stride-2 layers' factor 2 ** places into what stays (per layer)."""
+  if factor & (factor - 1) or factor > 2 ** places:
+    raise ValueError(f'{what} {factor} must be a power of 2 up to {2 ** places}')
+  removed = factor.bit_length() - 1
+  return [1] * removed + [2] * (places - removed)
+
+
+def stem_strides(time_factor: int = 1, space_factor: int = 1) -> dict[str, tuple]:
+  """Strides `(t, h, w)` of conv1 and the four max pools for input already reduced by
+  the given factors (1, 1: the RGB network)."""
+  space = _factors(space_factor, 3, 'space_factor')  # conv1, pool1, pool2
+  time = _factors(time_factor, 3, 'time_factor')  # conv1, pool3, pool4
+  return dict(conv1=(time[0], space[0], space[0]), pool1=(1, space[1], space[1]),
+              pool2=(1, space[2], space[2]), pool3=(time[1], 2, 2), pool4=(time[2], 2, 2))
+
+
+class ConvBN(nn.Module):
+  """Conv3D (no bias), batch norm, ReLU; torch-style symmetric padding of k // 2."""
+  features: int
+  kernel: Sequence[int]
+  strides: Sequence[int] = (1, 1, 1)
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    x = nn.Conv(self.features, tuple(self.kernel), tuple(self.strides),
+                padding=[(k // 2, k // 2) for k in self.kernel], use_bias=False)(x)
+    x = nn.BatchNorm(use_running_average=not train, momentum=0.999, epsilon=1e-3)(x)
+    return nn.relu(x)
+
+
+class SelfGating(nn.Module):
+  """S3D-G: channels scaled by a sigmoid of a linear map of their space-time average."""
+
+  @nn.compact
+  def __call__(self, x):
+    weights = nn.Dense(x.shape[-1])(x.mean(axis=(1, 2, 3)))
+    return x * nn.sigmoid(weights)[:, None, None, None, :]
+
+
+class SepConv(nn.Module):
+  """1 x k x k then k x 1 x 1 (the separable 3D convolution), optionally self-gated."""
+  features: int
+  kernel: int
+  strides: Sequence[int] = (1, 1, 1)
+  gating: bool = False
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    t, s, _ = self.strides
+    x = ConvBN(self.features, (1, self.kernel, self.kernel), (1, s, s))(x, train)
+    x = ConvBN(self.features, (self.kernel, 1, 1), (t, 1, 1))(x, train)
+    return SelfGating()(x) if self.gating else x
+
+
+class Mixed(nn.Module):
+  """The Inception block with separable 3x3x3 convolutions."""
+  channels: Sequence[int]
+  gating: bool = False
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    b0, b1_mid, b1, b2_mid, b2, b3 = self.channels
+    branch0 = ConvBN(b0, (1, 1, 1))(x, train)
+    branch1 = SepConv(b1, 3, gating=self.gating)(ConvBN(b1_mid, (1, 1, 1))(x, train), train)
+    branch2 = SepConv(b2, 3, gating=self.gating)(ConvBN(b2_mid, (1, 1, 1))(x, train), train)
+    pooled = nn.max_pool(x, (3, 3, 3), (1, 1, 1), padding=((1, 1),) * 3)
+    branch3 = ConvBN(b3, (1, 1, 1))(pooled, train)
+    return jnp.concatenate([branch0, branch1, branch2, branch3], axis=-1)
+
+
+def _max_pool(x, window, strides):
+  return nn.max_pool(x, window, strides, padding=[(w // 2, w // 2) if w > 1 and w % 2 else
+                                                   (0, 0) for w in window])
+
+
+class S3D(nn.Module):
+  """`[B, T, H, W, C]` -> (`Logits`, endpoints). Logits are `[B, classes]`, or
+  `[B, T', classes]` per time step with `per_frame` (T' = T / 8 / ... for the RGB stem).
+
+  time_factor, space_factor: how much smaller the input is than the RGB clip the
+  network was designed for (codes: the codec's factors); stem_features: output channels
+  of the first two convolutions (64, 64 for RGB).
+  """
+  classes: int = 400
+  time_factor: int = 1
+  space_factor: int = 1
+  stem_features: Sequence[int] = (64, 64)
+  gating: bool = False
+  dropout: float = 0.2
+  per_frame: bool = False
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    strides = stem_strides(self.time_factor, self.space_factor)
+    ends = {}
+    x = ends['Conv2d_1a'] = SepConv(self.stem_features[0], 7, strides['conv1'])(x, train)
+    x = ends['MaxPool_2a'] = _max_pool(x, (1, 3, 3), strides['pool1'])
+    x = ends['Conv2d_2b'] = ConvBN(self.stem_features[1], (1, 1, 1))(x, train)
+    x = ends['Conv2d_2c'] = SepConv(192, 3, gating=self.gating)(x, train)
+    x = ends['MaxPool_3a'] = _max_pool(x, (1, 3, 3), strides['pool2'])
+    for name in ('Mixed_3b', 'Mixed_3c'):
+      x = ends[name] = Mixed(MIXED[name], self.gating, name=name)(x, train)
+    x = ends['MaxPool_4a'] = _max_pool(x, (3, 3, 3), strides['pool3'])
+    for name in ('Mixed_4b', 'Mixed_4c', 'Mixed_4d', 'Mixed_4e', 'Mixed_4f'):
+      x = ends[name] = Mixed(MIXED[name], self.gating, name=name)(x, train)
+    pool4 = strides['pool4']
+    x = ends['MaxPool_5a'] = nn.max_pool(x, tuple(max(s, 1) for s in pool4), pool4)
+    for name in ('Mixed_5b', 'Mixed_5c'):
+      x = ends[name] = Mixed(MIXED[name], self.gating, name=name)(x, train)
+    # torchvision: 2x7x7 average pool (stride 1), dropout, 1x1x1 conv, mean over what is
+    # left. The window shrinks to the tensor for small inputs.
+    window = (1 if self.per_frame else min(2, x.shape[1]), min(7, x.shape[2]), min(7, x.shape[3]))
+    x = nn.avg_pool(x, window, (1, 1, 1))
+    x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    x = nn.Conv(self.classes, (1, 1, 1), name='classifier')(x)
+    logits = x.mean(axis=(2, 3)) if self.per_frame else x.mean(axis=(1, 2, 3))
+    ends['Logits'] = logits
+    return logits, ends

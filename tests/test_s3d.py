@@ -1,0 +1,79 @@
+"""S3D: torchvision's parameter count, endpoint shapes for RGB and for both code stems."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cvision.models import s3d
+
+RGB_CLIP = (1, 32, 224, 224, 3)
+# Endpoint shapes of the RGB network on 32 frames of 224x224 (CV Fig. 12; torchvision).
+RGB_ENDPOINTS = {
+    'Conv2d_1a': (16, 112, 112, 64), 'MaxPool_2a': (16, 56, 56, 64),
+    'Conv2d_2b': (16, 56, 56, 64), 'Conv2d_2c': (16, 56, 56, 192),
+    'MaxPool_3a': (16, 28, 28, 192), 'Mixed_3b': (16, 28, 28, 256),
+    'Mixed_3c': (16, 28, 28, 480), 'MaxPool_4a': (8, 14, 14, 480),
+    'Mixed_4b': (8, 14, 14, 512), 'Mixed_4c': (8, 14, 14, 512), 'Mixed_4d': (8, 14, 14, 512),
+    'Mixed_4e': (8, 14, 14, 528), 'Mixed_4f': (8, 14, 14, 832), 'MaxPool_5a': (4, 7, 7, 832),
+    'Mixed_5b': (4, 7, 7, 832), 'Mixed_5c': (4, 7, 7, 1024), 'Logits': (400,),
+}
+
+
+def _shapes(model, shape):
+  x = jnp.zeros(shape)
+  variables = jax.eval_shape(lambda: model.init(jax.random.key(0), x))
+  zeros = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), variables)
+  _, ends = jax.eval_shape(lambda: model.apply(zeros, x))
+  return variables, {name: tuple(e.shape[1:]) for name, e in ends.items()}
+
+
+def test_rgb_network_has_torchvisions_parameter_count_and_endpoints():
+  variables, ends = _shapes(s3d.S3D(classes=400), RGB_CLIP)
+  count = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(variables['params']))
+  assert count == 8_320_048  # torchvision.models.video.s3d(num_classes=400)
+  assert ends == RGB_ENDPOINTS
+  assert set(ends) == set(s3d.ENDPOINTS)
+
+
+@pytest.mark.parametrize('time_factor,space_factor,same_from', [
+    (1, 4, 'MaxPool_2a'),  # CR ~30: codes 1/4 of the image side (Fig. 13)
+    (1, 8, 'MaxPool_3a'),  # CR ~256/475: codes 1/8 of the side (Fig. 14)
+    (4, 8, 'MaxPool_4a'),  # 1/8 of the side and 1/4 of the frames (CV §B.2)
+])
+def test_code_stems_give_the_rgb_networks_internal_shapes(time_factor, space_factor,
+                                                          same_from):
+  codes = (1, 32 // time_factor, 224 // space_factor, 224 // space_factor, 256)
+  model = s3d.S3D(classes=400, time_factor=time_factor, space_factor=space_factor,
+                  stem_features=(128, 128))
+  _, ends = _shapes(model, codes)
+  later = list(s3d.ENDPOINTS)[list(s3d.ENDPOINTS).index(same_from):]
+  for name in later:
+    assert ends[name][:-1] == RGB_ENDPOINTS[name][:-1], name
+    if name not in ('MaxPool_2a', 'Conv2d_2b'):  # outputs of the widened stem convs
+      assert ends[name] == RGB_ENDPOINTS[name], name
+  assert ends['Conv2d_1a'][-1] == 128
+
+
+def test_impossible_factors_are_refused():
+  with pytest.raises(ValueError, match='space_factor 3'):
+    s3d.stem_strides(space_factor=3)
+  with pytest.raises(ValueError, match='time_factor 16'):
+    s3d.stem_strides(time_factor=16)
+
+
+def test_small_clip_runs_per_frame_and_self_gated():
+  model = s3d.S3D(classes=5, per_frame=True, gating=True)
+  x = jax.random.normal(jax.random.key(0), (2, 16, 32, 32, 3))
+  variables = model.init(jax.random.key(1), x)
+  plain = s3d.S3D(classes=5, per_frame=True).init(jax.random.key(1), x)
+  assert (sum(p.size for p in jax.tree.leaves(variables['params']))
+          > sum(p.size for p in jax.tree.leaves(plain['params'])))
+  logits, _ = model.apply(variables, x)
+  assert logits.shape == (2, 2, 5)  # one row per 8 frames
+  assert np.all(np.isfinite(logits))
+  (logits, _), updates = model.apply(variables, x, train=True, mutable=['batch_stats'],
+                                     rngs={'dropout': jax.random.key(2)})
+  assert logits.shape == (2, 2, 5)
+  moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), updates['batch_stats'],
+                       variables['batch_stats'])
+  assert max(jax.tree.leaves(moved)) > 0  # training updates the batch statistics
