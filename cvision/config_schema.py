@@ -19,7 +19,7 @@ FIELDS = {
              'batch_size', 'workers', 'frame_stride',
              # pastfuture
              'num_train', 'num_val', 'num_test', 'chunk_seconds', 'store', 'window',
-             'seed_offset'},
+             'seed_offset', 'open_world'},
     'model': _MODEL_FIELDS | _PASTFUTURE_FIELDS,
     'codec': {'workdir', 'config'},
     'task': {'memories', 'crop', 'queries_per_update', 'batch_tours', 'chunks_per_update',

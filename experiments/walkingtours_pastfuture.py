@@ -23,7 +23,8 @@ def get_config(arg=None):
   # codec.workdir '' means <workdir>/codec; trained from codec.config when missing.
   c.codec = dict(workdir='', config='experiments/codec_quick.py:small')
   c.data = dict(source='tours', num_train=24, num_val=2, num_test=6, tour_seconds=120.0,
-                chunk_seconds=5.0, store='', window=128, seed_offset=0, frame_stride=1)
+                chunk_seconds=5.0, store='', window=128, seed_offset=0, frame_stride=1,
+                open_world=False)
   c.task = dict(memories=('slot', 'lstm', 'none'), crop=7, queries_per_update=24,
                 batch_tours=4, chunks_per_update=0, eval_queries=64, chunk_jitter=True)
   c.model = dict(width=32, features=128, time_pool=8, grid=2, layers=2, heads=4)
@@ -35,10 +36,12 @@ def get_config(arg=None):
     minutes = float(arg.split('=', 1)[1])
   if minutes:
     # Few long tours; an update every 24 chunks (2 minutes) of 4 lanes that start at
-    # spread positions, so each update mixes early and late parts of the tours.
+    # spread positions, so each update mixes early and late parts of the tours. Long
+    # tours walk an open world: a bounded one is revisited too often over 30 minutes.
     # The small codec of the default run is shared (trained there if missing).
     c.codec.workdir = 'runs/walkingtours_pastfuture/codec'
-    c.data.update(num_train=3, num_val=1, num_test=2, tour_seconds=60.0 * minutes)
+    c.data.update(num_train=3, num_val=1, num_test=2, tour_seconds=60.0 * minutes,
+                  open_world=True)
     c.task.update(batch_tours=4, chunks_per_update=24)
     c.train.update(steps=600, ckpt_every=60)
   elif arg == 'smoke':

@@ -28,7 +28,8 @@ def split_sources(data_config, split: str, size: int):
   if data_config.source == 'tours':
     first = SPLIT_SEEDS[split] + data_config.get('seed_offset', 0)
     seeds = range(first, first + data_config[f'num_{split}'])
-    return encode.tour_sources(seeds, data_config.tour_seconds, size)
+    return encode.tour_sources(seeds, data_config.tour_seconds, size,
+                               data_config.get('open_world', False))
   folder = os.path.join(data_config.source, split)
   if not os.path.isdir(folder):
     raise FileNotFoundError(f'data.source {data_config.source!r} is a folder, so it needs a '

@@ -6,6 +6,12 @@ frame is a pure function of `(seed, frame index)`, so any window of a tour of an
 is made on demand: nothing is simulated from the start and the whole video never exists
 in memory. The camera follows smooth curves through random waypoints, so it pans, drifts,
 zooms, turns now and then and, the world being bounded, revisits places.
+
+With `open_world=True` the world has no edge: it is tiled on demand around the camera,
+which walks on through new ground, as a real walking tour does, and only now and then
+goes back to a place passed a while ago. Long tours need this: in a bounded world a
+30-minute walk comes back near earlier places for a third of its chunks, so "have I seen
+this?" loses its meaning (see `revisit_fraction`).
 """
 import dataclasses
 import functools
@@ -78,6 +84,8 @@ class Tour:
   world_size: int = 1536
   seconds_per_waypoint: float = 12.0  # ~2-4 px/frame at 128 px: a walking pace
   num_objects: int = 24
+  open_world: bool = False
+  revisit_probability: float = 0.03  # open world: chance a waypoint returns to an old one
 
   def frames(self, start: int, count: int) -> np.ndarray:
     if start < 0 or count < 0:
@@ -89,12 +97,17 @@ class Tour:
     t = index / self.fps
     cx, cy, zoom, angle = self._camera(t)
     view = self.size * zoom  # world pixels across the frame
-    world = _world(self.seed, self.world_size)
     # Render objects into a local copy of the region the camera sees.
     half = int(view * 0.75) + 2
     y0, x0 = int(cy) - half, int(cx) - half
-    region = _take(world, y0, x0, 2 * half).astype(np.float32)
-    self._draw_objects(region, t, y0, x0)
+    if self.open_world:
+      region = _take_open(self.seed, y0, x0, 2 * half, self.world_size // 3)
+      objects = self._objects_near(t)
+    else:
+      region = _take(_world(self.seed, self.world_size), y0, x0, 2 * half)
+      objects = [_object(self.seed, k, self.world_size) for k in range(self.num_objects)]
+    region = region.astype(np.float32)
+    self._draw_objects(region, t, y0, x0, objects)
     # Sample the rotated, zoomed view with bilinear interpolation.
     grid = (np.arange(self.size) + 0.5) / self.size - 0.5
     gy, gx = np.meshgrid(grid * view, grid * view, indexing='ij')
@@ -110,8 +123,31 @@ class Tour:
     rng = np.random.default_rng([self.seed, 11, i + 1])  # i >= -1
     h, w = self.world_size, 2 * self.world_size
     margin = self.size * 2
-    return np.array([rng.uniform(margin, w - margin), rng.uniform(margin, h - margin),
-                     rng.uniform(1.0, 2.2), rng.uniform(-0.15, 0.15)])
+    if not self.open_world:
+      return np.array([rng.uniform(margin, w - margin), rng.uniform(margin, h - margin),
+                       rng.uniform(1.0, 2.2), rng.uniform(-0.15, 0.15)])
+    # Forward along x by about as far as a bounded-world leg, wandering in y; now and
+    # then back to a waypoint a few legs earlier.
+    zoom, angle = rng.uniform(1.0, 2.2), rng.uniform(-0.15, 0.15)
+    if i > 4 and rng.random() < self.revisit_probability:
+      old = self._waypoint(i - int(rng.integers(3, 5)))
+      return np.array([old[0], old[1], zoom, angle])
+    step = self.size * 5.0
+    return np.array([i * step + rng.uniform(-0.3, 0.3) * step,
+                     h / 2 + rng.uniform(-1.0, 1.0) * self.size * 3, zoom, angle])
+
+  def _objects_near(self, t: float) -> list:
+    """Open world: the objects of the legs around the camera's (each leg has its own)."""
+    leg = int(np.floor(t / self.seconds_per_waypoint))
+    per_leg = max(self.num_objects // 8, 1)
+    out = []
+    for j in range(leg - 1, leg + 3):
+      home = self._waypoint(j)[:2]
+      for k in range(per_leg):
+        sprite, alpha, offset, amp, freq, phase = _object(self.seed, (j, k), self.size * 3)
+        out.append((sprite, alpha, home + offset - self.size * 3 * np.array([1.0, 0.5]),
+                    amp, freq, phase))
+    return out
 
   def _camera(self, t: float):
     """Catmull-Rom spline through seeded waypoints: (x, y, zoom, angle) at time t."""
@@ -129,10 +165,9 @@ class Tour:
     phases = rng.uniform(0, 2 * np.pi, size=3)
     return 1.0 + 0.12 * np.sin(2 * np.pi * t / periods + phases)
 
-  def _draw_objects(self, region: np.ndarray, t: float, y0: int, x0: int):
+  def _draw_objects(self, region: np.ndarray, t: float, y0: int, x0: int, objects):
     """Pastes moving elliptical photo cut-outs whose centres fall near the region."""
-    for k in range(self.num_objects):
-      sprite, alpha, home, amp, freq, phase = _object(self.seed, k, self.world_size)
+    for sprite, alpha, home, amp, freq, phase in objects:
       cx, cy = home + amp * np.sin(2 * np.pi * freq * t + phase)
       sh, sw = alpha.shape
       top, left = int(cy) - sh // 2 - y0, int(cx) - sw // 2 - x0
@@ -147,8 +182,10 @@ class Tour:
 
 
 @functools.lru_cache(maxsize=4096)
-def _object(seed: int, k: int, world_size: int):
-  rng = np.random.default_rng([seed, 17, k])
+def _object(seed: int, k, world_size: int):
+  """Object k (an int; open world: (leg, k)) of a world: sprite, mask, home, motion."""
+  key = [k] if isinstance(k, int) else [k[0] + 1_000_000, k[1]]
+  rng = np.random.default_rng([seed, 17, *key])
   size = int(rng.integers(24, 96))
   sprite = _random_patch(rng, size, size).astype(np.float32)
   yy, xx = np.mgrid[:size, :size] / (size - 1) * 2 - 1
@@ -158,6 +195,34 @@ def _object(seed: int, k: int, world_size: int):
   freq = rng.uniform(0.02, 0.12)
   phase = rng.uniform(0, 2 * np.pi, size=2)
   return sprite, alpha, home, amp, freq, phase
+
+
+@functools.lru_cache(maxsize=256)  # 512 px tiles at the default size: 0.8 MB each
+def _tile(seed: int, ty: int, tx: int, tile: int) -> np.ndarray:
+  return _random_patch(np.random.default_rng([seed, 7, ty + 1_000_000, tx + 1_000_000]),
+                       tile, tile)
+
+
+def _take_open(seed: int, y0: int, x0: int, side: int, tile: int) -> np.ndarray:
+  """A `[side, side, 3]` window of the endless world of `seed`, tiled on demand."""
+  out = np.empty((side, side, 3), np.uint8)
+  for ty in range(y0 // tile, (y0 + side - 1) // tile + 1):
+    for tx in range(x0 // tile, (x0 + side - 1) // tile + 1):
+      ys = slice(max(ty * tile, y0), min((ty + 1) * tile, y0 + side))
+      xs = slice(max(tx * tile, x0), min((tx + 1) * tile, x0 + side))
+      out[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0] = _tile(seed, ty, tx, tile)[
+          ys.start - ty * tile:ys.stop - ty * tile, xs.start - tx * tile:xs.stop - tx * tile]
+  return out
+
+
+def revisit_fraction(tour: Tour, seconds: float, chunk_seconds: float = 5.0) -> float:
+  """How often a chunk comes back to an earlier place: the fraction of chunks whose
+  centre lies within half a view of a chunk at least two chunks earlier (camera path)."""
+  n = int(seconds / chunk_seconds)
+  cams = np.array([tour._camera((i + 0.5) * chunk_seconds)[:3] for i in range(n)])  # pylint: disable=protected-access
+  near = [np.any(np.hypot(*(cams[:t - 1, :2] - cams[t, :2]).T) < 0.5 * tour.size * cams[t, 2])
+          for t in range(2, n)]
+  return float(np.mean(near)) if near else 0.0
 
 
 def _take(world: np.ndarray, y0: int, x0: int, side: int) -> np.ndarray:

@@ -80,14 +80,19 @@ def decode_window(codec, store, vid: str, start: int, stop: int) -> np.ndarray:
   return video[(start - lo) * t:(stop - lo) * t]
 
 
-def tour_sources(seeds, seconds: float, size: int):
-  """(id, frame iterator, metadata) for procedural tours: rendered lazily, frame by frame."""
+def tour_sources(seeds, seconds: float, size: int, open_world: bool = False):
+  """(id, frame iterator, metadata) for procedural tours: rendered lazily, frame by frame.
+
+  Open-world tours get their own ids (`open_000012`), so a store never mixes them up
+  with bounded-world tours of the same seed.
+  """
+  kind = 'open' if open_world else 'tour'
   for seed in seeds:
-    tour = tours.Tour(seed=seed, size=size)
+    tour = tours.Tour(seed=seed, size=size, open_world=open_world)
     count = int(seconds * tour.fps)
     frames = (tour.frame(i) for i in range(count))
-    yield f'tour_{seed:06d}', frames, dict(source=f'tour:{seed}', fps=tour.fps, frames=count,
-                                           source_bytes=None)
+    yield f'{kind}_{seed:06d}', frames, dict(source=f'{kind}:{seed}', fps=tour.fps,
+                                             frames=count, source_bytes=None)
 
 
 def file_sources(videos, size: int, stride: int = 1):
