@@ -113,6 +113,10 @@ def test_pastfuture_smoke_from_cli_then_resume(codec_workdir, tmp_path):
   result = _cli(*args, cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'already in the store' in result.stderr and 'already evaluated' in result.stderr
+  before = (workdir / 'results.json').read_text()
+  result = _cli(*args, '--config.task.crop=6', cwd=tmp_path)  # another run, same workdir
+  assert result.returncode != 0 and 'task differ' in result.stderr
+  assert (workdir / 'results.json').read_text() == before
 
 
 def test_pastfuture_benchmark_from_cli(codec_workdir, tmp_path):

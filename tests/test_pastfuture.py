@@ -250,3 +250,20 @@ def test_interrupted_training_resumes_to_the_same_params(tmp_path, monkeypatch):
   _, resumed = trainer.train_memory(config, 'slot', tours, _codebooks(), str(tmp_path / 'b'),
                                     mesh)
   jax.tree.map(np.testing.assert_array_equal, whole, resumed)
+
+
+def test_a_workdir_is_not_reused_by_a_run_with_other_settings(tmp_path):
+  config = encode.load_config(os.path.join(os.path.dirname(__file__), '..', 'experiments',
+                                           'walkingtours_pastfuture.py:smoke'))
+  ids = dict(train=['tour_000000'], val=['tour_100000'], test=['tour_200000'])
+  trainer.claim_workdir(str(tmp_path), trainer.run_identity(config, 'abc', ids))
+  config.train.log_every = 5  # cosmetic: the same run
+  config.task.memories = ('slot',)  # another subset of the same run's memories
+  trainer.claim_workdir(str(tmp_path), trainer.run_identity(config, 'abc', ids))
+  config.data.open_world = True
+  with pytest.raises(ValueError, match='data differ'):
+    trainer.claim_workdir(str(tmp_path), trainer.run_identity(config, 'abc', ids))
+  config.data.open_world = False
+  with pytest.raises(ValueError, match='codec, videos differ'):
+    trainer.claim_workdir(str(tmp_path), trainer.run_identity(
+        config, 'xyz', dict(ids, test=['tour_200001'])))

@@ -278,9 +278,46 @@ def ensure_codec(config, workdir: str, mesh):
       codec_config=config.codec.config)), mesh)
 
 
+# Settings that change neither what is trained nor what is measured.
+_NOT_IDENTITY = {'task': ('memories',), 'train': ('log_every', 'ckpt_every')}
+
+
+def run_identity(config, codec_fingerprint: str, video_ids: dict) -> dict:
+  """What makes a run's checkpoints and results its own: data, task, model, training,
+  seed, codec and the exact videos of each split."""
+  identity = {block: {k: v for k, v in config[block].to_dict().items()
+                      if k not in _NOT_IDENTITY.get(block, ())}
+              for block in ('data', 'task', 'model', 'train')}
+  identity.update(seed=config.seed, codec=codec_fingerprint,
+                  videos={split: sorted(ids) for split, ids in video_ids.items()})
+  return json.loads(json.dumps(identity))  # tuples as lists, as they come back from disk
+
+
+def claim_workdir(workdir: str, identity: dict):
+  """Records `identity` in `workdir/run.json`, or checks it against what is there, so a
+  rerun never resumes or reuses another run's memories and results."""
+  path = os.path.join(workdir, 'run.json')
+  if os.path.exists(path):
+    with open(path) as f:
+      theirs = json.load(f)
+    if theirs != identity:
+      differ = sorted(k for k in set(theirs) | set(identity) if theirs.get(k) != identity.get(k))
+      raise ValueError(f'{workdir} holds a past-future run with other settings '
+                       f'({", ".join(differ)} differ): its checkpoints and results are not '
+                       f"this run's. Use another --workdir, or delete {path}, results.json "
+                       f'and the memory folders.')
+    return
+  os.makedirs(workdir, exist_ok=True)
+  with open(path + '.tmp', 'w') as f:
+    json.dump(identity, f, indent=2)
+  os.replace(path + '.tmp', path)
+
+
 def run(config, workdir: str, mesh):
   codec = ensure_codec(config, workdir, mesh)
   tours, sizes = load_tours(codec, config, workdir)
+  claim_workdir(workdir, run_identity(config, codes_store.codec_manifest(codec)['codec'][
+      'fingerprint'], {split: list(videos) for split, videos in tours.items()}))
   codebooks = jnp.asarray(codec.codebooks)
   results_path = os.path.join(workdir, 'results.json')
   results = {}
