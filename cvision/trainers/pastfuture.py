@@ -316,8 +316,8 @@ def claim_workdir(workdir: str, identity: dict):
 def run(config, workdir: str, mesh):
   codec = ensure_codec(config, workdir, mesh)
   tours, sizes = load_tours(codec, config, workdir)
-  claim_workdir(workdir, run_identity(config, codes_store.codec_manifest(codec)['codec'][
-      'fingerprint'], {split: list(videos) for split, videos in tours.items()}))
+  claim_workdir(workdir, run_identity(config, codec.fingerprint,
+                                      {split: list(videos) for split, videos in tours.items()}))
   codebooks = jnp.asarray(codec.codebooks)
   results_path = os.path.join(workdir, 'results.json')
   results = {}
