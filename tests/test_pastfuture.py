@@ -10,7 +10,7 @@ import pytest
 
 from cvision.data import codes_store, tour_codes
 from cvision.models import pastfuture
-from cvision.train_lib import sharding, state as state_lib
+from cvision.train_lib import checkpoint, sharding, state as state_lib
 from cvision.trainers import encode, pastfuture as trainer
 
 SMALL = dict(width=8, features=16, time_pool=2, layers=1, heads=2)
@@ -256,14 +256,14 @@ def test_a_workdir_is_not_reused_by_a_run_with_other_settings(tmp_path):
   config = encode.load_config(os.path.join(os.path.dirname(__file__), '..', 'experiments',
                                            'walkingtours_pastfuture.py:smoke'))
   ids = dict(train=['tour_000000'], val=['tour_100000'], test=['tour_200000'])
-  trainer.claim_workdir(str(tmp_path), trainer.run_identity(config, 'abc', ids))
+  checkpoint.claim_workdir(str(tmp_path), trainer.run_identity(config, 'abc', ids))
   config.train.log_every = 5  # cosmetic: the same run
   config.task.memories = ('slot',)  # another subset of the same run's memories
-  trainer.claim_workdir(str(tmp_path), trainer.run_identity(config, 'abc', ids))
+  checkpoint.claim_workdir(str(tmp_path), trainer.run_identity(config, 'abc', ids))
   config.data.open_world = True
   with pytest.raises(ValueError, match='data differ'):
-    trainer.claim_workdir(str(tmp_path), trainer.run_identity(config, 'abc', ids))
+    checkpoint.claim_workdir(str(tmp_path), trainer.run_identity(config, 'abc', ids))
   config.data.open_world = False
   with pytest.raises(ValueError, match='codec, videos differ'):
-    trainer.claim_workdir(str(tmp_path), trainer.run_identity(
+    checkpoint.claim_workdir(str(tmp_path), trainer.run_identity(
         config, 'xyz', dict(ids, test=['tour_200001'])))

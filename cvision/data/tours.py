@@ -95,7 +95,7 @@ class Tour:
 
   def frame(self, index: int) -> np.ndarray:
     t = index / self.fps
-    cx, cy, zoom, angle = self._camera(t)
+    cx, cy, zoom, angle = self.camera(t)
     view = self.size * zoom  # world pixels across the frame
     # Render objects into a local copy of the region the camera sees.
     half = int(view * 0.75) + 2
@@ -149,7 +149,7 @@ class Tour:
                     amp, freq, phase))
     return out
 
-  def _camera(self, t: float):
+  def camera(self, t: float):
     """Catmull-Rom spline through seeded waypoints: (x, y, zoom, angle) at time t."""
     s = t / self.seconds_per_waypoint
     i = int(np.floor(s))
@@ -219,7 +219,7 @@ def revisit_fraction(tour: Tour, seconds: float, chunk_seconds: float = 5.0) -> 
   """How often a chunk comes back to an earlier place: the fraction of chunks whose
   centre lies within half a view of a chunk at least two chunks earlier (camera path)."""
   n = int(seconds / chunk_seconds)
-  cams = np.array([tour._camera((i + 0.5) * chunk_seconds)[:3] for i in range(n)])  # pylint: disable=protected-access
+  cams = np.array([tour.camera((i + 0.5) * chunk_seconds)[:3] for i in range(n)])
   near = [np.any(np.hypot(*(cams[:t - 1, :2] - cams[t, :2]).T) < 0.5 * tour.size * cams[t, 2])
           for t in range(2, n)]
   return float(np.mean(near)) if near else 0.0

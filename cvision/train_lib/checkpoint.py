@@ -1,4 +1,5 @@
 """Orbax checkpointing with automatic resume."""
+import json
 import os
 
 import jax
@@ -37,3 +38,23 @@ def load_latest(workdir: str, abstract_state):
   restored = manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
   manager.close()
   return step, restored
+
+
+def claim_workdir(workdir: str, identity: dict):
+  """Records a run's `identity` (JSON-able) in `workdir/run.json`, or checks it against
+  what is there, so a rerun never resumes or reuses another run's checkpoints and
+  results. Raises ValueError naming the top-level keys that differ."""
+  path = os.path.join(workdir, 'run.json')
+  if os.path.exists(path):
+    with open(path) as f:
+      theirs = json.load(f)
+    if theirs != identity:
+      differ = sorted(k for k in set(theirs) | set(identity) if theirs.get(k) != identity.get(k))
+      raise ValueError(f'{workdir} holds a run with other settings ({", ".join(differ)} '
+                       f"differ): its checkpoints and results are not this run's. Use another "
+                       f'--workdir, or delete {path} and what the run wrote there.')
+    return
+  os.makedirs(workdir, exist_ok=True)
+  with open(path + '.tmp', 'w') as f:
+    json.dump(identity, f, indent=2)
+  os.replace(path + '.tmp', path)

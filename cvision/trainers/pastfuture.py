@@ -167,17 +167,18 @@ class Training:
   def state(self):
     return self.carry['state']
 
+  def _chunks(self, sub: tour_codes.SubTour, positions: np.ndarray) -> np.ndarray:
+    """Codes `[len(positions), chunk_len, H', W', N]` of a sub-tour's chunks."""
+    starts = sub.frame_offset + (sub.first_chunk + positions) * self.chunk_len
+    return np.stack([self.frames[sub.tour][s:s + self.chunk_len] for s in starts])
+
   def _batch(self, update: int) -> dict:
     """This host's lanes at `update`: their codes and steps, stacked."""
     rows = []
     for lane in self.lanes:
       sub, part = self.schedule.segment(lane, update)
-      frames = self.frames[sub.tour][sub.frame_offset:]
-      def chunks(positions, sub=sub, frames=frames):
-        starts = (sub.first_chunk + positions) * self.chunk_len
-        return np.stack([frames[s:s + self.chunk_len] for s in starts])
-      rows.append(dict(part, chunks=chunks(np.maximum(part['t'], 0)),
-                       queries=chunks(part['query_t'])))
+      rows.append(dict(part, chunks=self._chunks(sub, np.maximum(part['t'], 0)),
+                       queries=self._chunks(sub, part['query_t'])))
     return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
 
   def updates(self, first: int, last: int):
@@ -293,31 +294,11 @@ def run_identity(config, codec_fingerprint: str, video_ids: dict) -> dict:
   return json.loads(json.dumps(identity))  # tuples as lists, as they come back from disk
 
 
-def claim_workdir(workdir: str, identity: dict):
-  """Records `identity` in `workdir/run.json`, or checks it against what is there, so a
-  rerun never resumes or reuses another run's memories and results."""
-  path = os.path.join(workdir, 'run.json')
-  if os.path.exists(path):
-    with open(path) as f:
-      theirs = json.load(f)
-    if theirs != identity:
-      differ = sorted(k for k in set(theirs) | set(identity) if theirs.get(k) != identity.get(k))
-      raise ValueError(f'{workdir} holds a past-future run with other settings '
-                       f'({", ".join(differ)} differ): its checkpoints and results are not '
-                       f"this run's. Use another --workdir, or delete {path}, results.json "
-                       f'and the memory folders.')
-    return
-  os.makedirs(workdir, exist_ok=True)
-  with open(path + '.tmp', 'w') as f:
-    json.dump(identity, f, indent=2)
-  os.replace(path + '.tmp', path)
-
-
 def run(config, workdir: str, mesh):
   codec = ensure_codec(config, workdir, mesh)
   tours, sizes = load_tours(codec, config, workdir)
-  claim_workdir(workdir, run_identity(config, codec.fingerprint,
-                                      {split: list(videos) for split, videos in tours.items()}))
+  checkpoint.claim_workdir(workdir, run_identity(
+      config, codec.fingerprint, {split: list(videos) for split, videos in tours.items()}))
   codebooks = jnp.asarray(codec.codebooks)
   results_path = os.path.join(workdir, 'results.json')
   results = {}
