@@ -14,7 +14,7 @@ from cvision import config_schema
 from cvision.train_lib import sharding
 
 STAGES = ('codec', 'codec_eval', 'encode', 'decode', 'benchmark', 'pastfuture',
-          'pastfuture_benchmark')
+          'pastfuture_benchmark', 'classify', 'classify_benchmark')
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
                                           lock_config=True)

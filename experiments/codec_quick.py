@@ -5,6 +5,8 @@ python -m cvision.main --config=experiments/codec_quick.py --workdir=runs/codec_
 `:small` is a narrower codec for 64x64 video that trains in about 2 minutes; the
 past-future task makes it when it has no codec (walkingtours_pastfuture.py):
 python -m cvision.main --config=experiments/codec_quick.py:small --workdir=runs/codec_small
+`:small_cr30` is its CR-32 sibling (codes 1/4 of the side, every frame) for the
+classify configs at CR ~30.
 
 Codes are 1/4 in time and 1/8 in space with 4 codebooks of 64 entries: per 4 frames of
 128x128x3 bytes, 16x16x4 codes of 6 bits (CV §B.2's time compression), CR = 256.
@@ -32,6 +34,12 @@ def get_config(arg=None):
     c.data.update(size=64, crop=64, batch_size=4)
     c.model.update(width=32)
     c.train.update(steps=300, ckpt_every=100, preview_every=100)
+  elif arg == 'small_cr30':
+    # CR 32 (CV's CR ~30): every frame, 1/4 of the side, 2 codebooks of 64.
+    c.expected_cr = 32.0
+    c.data.update(size=64, crop=64, batch_size=4)
+    c.model.update(width=32, down_blocks=2, temporal_downsamples=0, codebooks=2)
+    c.train.update(steps=300, ckpt_every=100, preview_every=100)
   elif arg:
-    raise ValueError(f'unknown variant {arg!r} of codec_quick (known: small)')
+    raise ValueError(f'unknown variant {arg!r} of codec_quick (known: small, small_cr30)')
   return c

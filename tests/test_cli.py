@@ -130,3 +130,65 @@ def test_pastfuture_benchmark_from_cli(codec_workdir, tmp_path):
   assert '| raw RGB | 14,745,600 |' in text  # 300 frames of 128x128x3
   assert 'H.264, CRF' in text and 'peak RSS' in text and 'time per tour-epoch' in text
   assert os.path.getsize(tmp_path / 'tour_000000.h264') > 0
+
+
+def _classify_results(workdir):
+  results = json.loads((workdir / 'results.json').read_text())
+  assert 0 <= results['test']['top1'] <= results['test']['top5'] <= 100
+  assert (workdir / 'results.md').read_text().startswith('| input | CR |')
+  return results
+
+
+def test_classify_rgb_smoke_from_cli(tmp_path):
+  config = os.path.join(ROOT, 'experiments', 'classify_rgb_quick.py')
+  result = _cli(f'--config={config}:smoke', cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = _classify_results(tmp_path / 'runs' / 'classify_rgb_quick_smoke')
+  assert results['input'] == 'rgb' and results['input_shape'] == [16, 56, 56, 3]
+  assert results['test']['videos'] == 4 and results['level'] == 'video'
+
+
+def test_classify_codes_and_reconstructions_smoke_from_cli(codec_workdir, tmp_path):
+  """CR 256 codes (the 128x128 test codec: 1/4 of the frames, 1/8 of the side) at video
+  level, then their reconstructions at frame level, sharing the codes store."""
+  config = os.path.join(ROOT, 'experiments', 'classify_codes_cr256_quick.py')
+  common = (f'--config.codec.workdir={codec_workdir}', '--config.data.size=128',
+            '--config.data.crop=112', f'--config.codec.store={tmp_path / "codes"}')
+  result = _cli(f'--config={config}:smoke', f'--workdir={tmp_path / "codes_run"}', *common,
+                cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = _classify_results(tmp_path / 'codes_run')
+  assert results['input'] == 'codes' and results['cr'] == 256
+  assert results['input_shape'] == [4, 14, 14, 64]  # 4 codebooks of 16-vectors
+  result = _cli(f'--config={config}:smoke,recon,frames', f'--workdir={tmp_path / "recon_run"}',
+                *common, cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = _classify_results(tmp_path / 'recon_run')
+  assert results['input'] == 'recon' and results['level'] == 'frame'
+  assert results['input_shape'] == [16, 112, 112, 3] and 'top1_std' in results['test']
+
+
+def test_classify_codes_cr30_frame_level_smoke_from_cli(tmp_path):
+  codec = tmp_path / 'codec'
+  result = _cli(f"--config={os.path.join(ROOT, 'experiments', 'codec_quick.py')}:small_cr30",
+                f'--workdir={codec}', '--config.train.steps=2', '--config.data.num_tours=2',
+                '--config.data.frames=4', '--config.eval.after_training=False', cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  config = os.path.join(ROOT, 'experiments', 'classify_codes_cr30_quick.py')
+  result = _cli(f'--config={config}:smoke,frames', f'--workdir={tmp_path / "run"}',
+                f'--config.codec.workdir={codec}', cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = _classify_results(tmp_path / 'run')
+  assert results['cr'] == 32 and results['input_shape'] == [16, 14, 14, 32]
+
+
+def test_classify_benchmark_prints_ratios(codec_workdir, tmp_path):
+  config = os.path.join(ROOT, 'experiments', 'benchmark_classify.py')
+  result = _cli(f'--config={config}:smoke', f'--workdir={tmp_path}',
+                f'--config.codec.workdir={codec_workdir}', cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = json.loads((tmp_path / 'classify_benchmark.json').read_text())
+  for side in ('rgb', 'codes'):
+    assert results[side]['train_step_s'] > 0 and results[side]['peak_bytes'] > 0
+  assert results['pipeline']['codes_clips_per_s'] > 0
+  assert 'RGB / codes' in result.stdout and '| S3D train step (s) |' in result.stdout

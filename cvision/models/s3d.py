@@ -82,14 +82,20 @@ class SepConv(nn.Module):
     return SelfGating()(x) if self.gating else x
 
 
+def scaled(channels: int, width: float) -> int:
+  """`channels * width` rounded to a multiple of 8 (at least 8); exact at width 1."""
+  return channels if width == 1 else max(8, int(round(channels * width / 8)) * 8)
+
+
 class Mixed(nn.Module):
   """The Inception block with separable 3x3x3 convolutions."""
   channels: Sequence[int]
   gating: bool = False
+  width: float = 1.0
 
   @nn.compact
   def __call__(self, x, train: bool):
-    b0, b1_mid, b1, b2_mid, b2, b3 = self.channels
+    b0, b1_mid, b1, b2_mid, b2, b3 = (scaled(c, self.width) for c in self.channels)
     branch0 = ConvBN(b0, (1, 1, 1))(x, train)
     branch1 = SepConv(b1, 3, gating=self.gating)(ConvBN(b1_mid, (1, 1, 1))(x, train), train)
     branch2 = SepConv(b2, 3, gating=self.gating)(ConvBN(b2_mid, (1, 1, 1))(x, train), train)
@@ -109,7 +115,8 @@ class S3D(nn.Module):
 
   time_factor, space_factor: how much smaller the input is than the RGB clip the
   network was designed for (codes: the codec's factors); stem_features: output channels
-  of the first two convolutions (64, 64 for RGB).
+  of the first two convolutions (64, 64 for RGB); width: a multiplier of every other
+  layer's channels, for CPU-sized runs (1: the published network).
   """
   classes: int = 400
   time_factor: int = 1
@@ -118,6 +125,7 @@ class S3D(nn.Module):
   gating: bool = False
   dropout: float = 0.2
   per_frame: bool = False
+  width: float = 1.0
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -126,17 +134,17 @@ class S3D(nn.Module):
     x = ends['Conv2d_1a'] = SepConv(self.stem_features[0], 7, strides['conv1'])(x, train)
     x = ends['MaxPool_2a'] = _max_pool(x, (1, 3, 3), strides['pool1'])
     x = ends['Conv2d_2b'] = ConvBN(self.stem_features[1], (1, 1, 1))(x, train)
-    x = ends['Conv2d_2c'] = SepConv(192, 3, gating=self.gating)(x, train)
+    x = ends['Conv2d_2c'] = SepConv(scaled(192, self.width), 3, gating=self.gating)(x, train)
     x = ends['MaxPool_3a'] = _max_pool(x, (1, 3, 3), strides['pool2'])
     for name in ('Mixed_3b', 'Mixed_3c'):
-      x = ends[name] = Mixed(MIXED[name], self.gating, name=name)(x, train)
+      x = ends[name] = Mixed(MIXED[name], self.gating, self.width, name=name)(x, train)
     x = ends['MaxPool_4a'] = _max_pool(x, (3, 3, 3), strides['pool3'])
     for name in ('Mixed_4b', 'Mixed_4c', 'Mixed_4d', 'Mixed_4e', 'Mixed_4f'):
-      x = ends[name] = Mixed(MIXED[name], self.gating, name=name)(x, train)
+      x = ends[name] = Mixed(MIXED[name], self.gating, self.width, name=name)(x, train)
     pool4 = strides['pool4']
     x = ends['MaxPool_5a'] = nn.max_pool(x, tuple(max(s, 1) for s in pool4), pool4)
     for name in ('Mixed_5b', 'Mixed_5c'):
-      x = ends[name] = Mixed(MIXED[name], self.gating, name=name)(x, train)
+      x = ends[name] = Mixed(MIXED[name], self.gating, self.width, name=name)(x, train)
     # torchvision: 2x7x7 average pool (stride 1), dropout, 1x1x1 conv, mean over what is
     # left. The window shrinks to the tensor for small inputs.
     window = (1 if self.per_frame else min(2, x.shape[1]), min(7, x.shape[2]), min(7, x.shape[3]))

@@ -5,6 +5,8 @@ import jax
 import numpy as np
 from clu import metric_writers, periodic_actions
 
+from cvision.train_lib import checkpoint
+
 
 def make_writer(workdir: str):
   """TensorBoard event files in `workdir` plus readable log lines (host 0 only writes)."""
@@ -27,6 +29,22 @@ def check_finite(step: int, metrics: dict):
     raise FloatingPointError(
         f'loss became {loss} at step {step}; the last good checkpoint is kept. Lower '
         f'train.lr or check the input data.')
+
+
+def after_step(step: int, state, stats: dict, history: list, *, writer, progress, manager,
+               train_config) -> list:
+  """The bookkeeping after update `step` (counted from 1): NaN guard, progress, mean
+  metrics every `train.log_every` steps and at the last, checkpoint. Returns the metrics
+  not yet written."""
+  check_finite(step, stats)
+  history.append(stats)
+  progress(step)
+  last = step == train_config.steps
+  if step % train_config.log_every == 0 or last:
+    writer.write_scalars(step, mean_metrics(history))
+    history = []
+  checkpoint.save(manager, step, state, force=last)
+  return history
 
 
 def mean_metrics(history: list[dict]) -> dict:

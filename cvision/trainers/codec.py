@@ -86,13 +86,8 @@ def train(config, workdir: str, mesh) -> trained_codec.TrainedCodec:
   for step in range(start, config.train.steps):
     batch = sharding.put_batch(next(batches), mesh)
     state, stats = step_fn(state, batch, rng)
-    loop.check_finite(step + 1, stats)
-    history.append(stats)
-    progress(step + 1)
-    if (step + 1) % config.train.log_every == 0 or step + 1 == config.train.steps:
-      writer.write_scalars(step + 1, loop.mean_metrics(history))
-      history = []
-    checkpoint.save(manager, step + 1, state, force=step + 1 == config.train.steps)
+    history = loop.after_step(step + 1, state, stats, history, writer=writer,
+                              progress=progress, manager=manager, train_config=config.train)
     if (step + 1) % config.train.get('preview_every', 1000) == 0 and preview is not None:
       _write_preview(writer, workdir, model, state, preview, step + 1)
   manager.wait_until_finished()

@@ -1,0 +1,80 @@
+"""The shared body of the classify experiment configs (`experiments/classify_*.py`).
+
+Each experiment file picks the input and codec and keeps its command in its docstring;
+the rest (data, S3D, optimizer, evaluation) is here once, so RGB, codes and
+reconstructions are compared with the same model, optimizer and schedule.
+"""
+import ml_collections
+
+# The codecs the quick configs use, trained on first use (2 minutes each on CPU).
+CODEC_CR256 = dict(workdir='runs/codec_small', config='experiments/codec_quick.py:small')
+CODEC_CR30 = dict(workdir='runs/codec_small_cr30',
+                  config='experiments/codec_quick.py:small_cr30')
+
+
+def quick(kind: str, codec: dict | None, arg: str | None) -> ml_collections.ConfigDict:
+  """CPU-sized: the procedural action videos at 64x64, S3D at a quarter width.
+
+  arg: comma-separated variants: 'frames' (frame-level steps videos instead of
+  video-level clips), 'recon' (the codec's reconstructions instead of its codes),
+  'smoke' (a few videos and 2 steps, for tests)."""
+  variants = set(arg.split(',')) if arg else set()
+  unknown = variants - {'frames', 'recon', 'smoke'}
+  if unknown:
+    raise ValueError(f'unknown variant(s) {sorted(unknown)} (known: frames, recon, smoke)')
+  if 'recon' in variants:
+    if kind != 'codes':
+      raise ValueError("'recon' needs a codec: use it with a classify_codes_* config")
+    kind = 'recon'
+  c = ml_collections.ConfigDict()
+  c.stage = 'classify'
+  c.seed = 0
+  c.input = dict(kind=kind)
+  c.codec = dict(codec or dict(workdir='', config=''), store='')
+  c.data = dict(source='actions', level='video', num_train=600, num_test=200, frames=24,
+                size=64, clip_frames=16, crop=56, batch_size=16, steps=4,
+                min_step_frames=12, frame_stride=1, seed_offset=0,
+                cache_dir='runs/classify_data', labels='', tfds_splits=('train', 'test'),
+                tfds_data_dir='')
+  c.model = dict(width=0.25, stem_features=(16, 16), gating=False, dropout=0.2)
+  c.train = dict(steps=400, lr=2e-3, warmup_steps=20, final_lr_fraction=0.0,
+                 weight_decay=1e-5, grad_clip=1.0, log_every=25, ckpt_every=100)
+  c.eval = dict(clips=2, crops=3, batch_size=32)
+  c.mesh = (('data', -1),)
+  if 'frames' in variants:
+    c.data.update(level='frame', num_train=300, num_test=100, frames=64)
+  if 'smoke' in variants:
+    c.data.update(num_train=8, num_test=4, batch_size=4, cache_dir='')
+    c.model.update(width=0.125, stem_features=(8, 8))
+    c.train.update(steps=2, log_every=1, ckpt_every=1)
+    c.eval.update(batch_size=8)
+  return c
+
+
+# The paper-size variants: input kind and codec (paper-size codecs, CV Table 5/10).
+_CR30 = dict(workdir='runs/codec_cr30', config='experiments/codec_cr30.py')
+_CR256 = dict(workdir='runs/codec_cr256', config='experiments/codec_cr256.py')
+PAPER_VARIANTS = dict(rgb=('rgb', None), cr30=('codes', _CR30), cr256=('codes', _CR256),
+                      recon=('recon', _CR256))
+
+
+def paper(dataset: str, arg: str | None) -> ml_collections.ConfigDict:
+  """Paper-size (CV §E.4): 32-frame clips, 224 crops of 256, S3D at full width.
+
+  dataset: 'k600' (video level) or 'coin' (frame level); both read a folder of videos
+  with a labels file (`--config.data.source=/path`). arg: a key of `PAPER_VARIANTS`.
+  Trained on TPU/GPU; on CPU only their shapes and compilation are tested."""
+  if (arg or 'rgb') not in PAPER_VARIANTS:
+    raise ValueError(f'unknown variant {arg!r} (known: {", ".join(PAPER_VARIANTS)})')
+  kind, codec = PAPER_VARIANTS[arg or 'rgb']
+  c = quick('codes' if kind == 'recon' else kind, codec, 'recon' if kind == 'recon' else None)
+  c.data.update(source='', num_train=0, num_test=0, frames=64, size=256, clip_frames=32,
+                crop=224, batch_size=64, cache_dir='', frame_stride=2)
+  c.model.update(width=1.0, stem_features=(64, 64))
+  c.train.update(steps=100_000, lr=1e-3, warmup_steps=1000, log_every=100, ckpt_every=2000)
+  c.eval.update(clips=4, crops=3, batch_size=16)
+  if dataset == 'coin':
+    c.data.update(level='frame', frames=256)
+  elif dataset != 'k600':
+    raise ValueError(f"dataset must be 'k600' or 'coin', got {dataset!r}")
+  return c

@@ -1,0 +1,69 @@
+"""Space-time views (crops) of videos and of code tensors, with the same boxes for both.
+
+A view is a box in the RGB video's units: first frame `t`, top-left pixel `(y, x)`,
+`frames` long and `crop` wide. An input on a coarser grid (codes: `time_factor` frames
+and `space_factor` pixels per cell) takes the cells nearest to the box, the
+nearest-neighbour crop of the code tensor (CV §4.5's baseline), so RGB, codes and
+reconstructions are cropped alike.
+"""
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+  """How many RGB frames and pixels one input cell covers (1, 1 for pixels)."""
+  time: int = 1
+  space: int = 1
+
+  def check(self, frames: int, crop: int):
+    if frames % self.time or crop % self.space:
+      raise ValueError(f'clips of {frames} frames cropped to {crop} pixels do not fall on '
+                       f'the input grid of {self.time} frames x {self.space} pixels per cell')
+
+
+def crop(videos: np.ndarray, boxes: np.ndarray, frames: int, size: int,
+         grid: Grid = Grid()) -> np.ndarray:
+  """`videos[i]` `[N, T, H, W, C]` cut to `boxes[i]` = (t, y, x) in RGB units:
+  `[len(boxes), frames / grid.time, size / grid.space, size / grid.space, C]`."""
+  grid.check(frames, size)
+  ft, fs = frames // grid.time, size // grid.space
+  out = []
+  for video, (t, y, x) in zip(videos, np.asarray(boxes)):
+    # Nearest cells: the cell whose centre is closest to the box corner's.
+    ct, cy, cx = (int(np.floor(v / g + 0.5)) for v, g in
+                  ((t, grid.time), (y, grid.space), (x, grid.space)))
+    ct = min(max(ct, 0), video.shape[0] - ft)
+    cy = min(max(cy, 0), video.shape[1] - fs)
+    cx = min(max(cx, 0), video.shape[2] - fs)
+    out.append(video[ct:ct + ft, cy:cy + fs, cx:cx + fs])
+  return np.stack(out)
+
+
+def random_boxes(rng: np.random.Generator, count: int, length: int, side: int, frames: int,
+                 size: int, grid: Grid = Grid()) -> np.ndarray:
+  """`count` random boxes `(t, y, x)` on the input's grid (training crops)."""
+  t = rng.integers(0, (length - frames) // grid.time + 1, size=count) * grid.time
+  yx = rng.integers(0, (side - size) // grid.space + 1, size=(count, 2)) * grid.space
+  return np.concatenate([t[:, None], yx], 1)
+
+
+def eval_boxes(length: int, side: int, frames: int, size: int, clips: int,
+               crops: int) -> np.ndarray:
+  """`clips` x `crops` boxes: clips evenly spaced in time, crops along the diagonal
+  (one: the centre; three: top-left, centre, bottom-right), `[clips * crops, 3]`."""
+  times = np.linspace(0, length - frames, clips).round() if clips > 1 else [(length - frames) / 2]
+  corners = np.linspace(0, side - size, crops).round() if crops > 1 else [(side - size) / 2]
+  return np.asarray([(t, c, c) for t in times for c in corners], np.float64)
+
+
+def covering_starts(length: int, frames: int) -> list[int]:
+  """First frames of windows of `frames` that cover `[0, length)`: back to back, the last
+  one flush with the end."""
+  if length < frames:
+    raise ValueError(f'a video of {length} frames is shorter than a clip of {frames}')
+  starts = list(range(0, length - frames + 1, frames))
+  if starts[-1] + frames < length:
+    starts.append(length - frames)
+  return starts

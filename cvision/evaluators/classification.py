@@ -1,0 +1,42 @@
+"""Classification metrics: top-k, multi-view averaging, per-frame accuracy (CV §4.3-4.4)."""
+import numpy as np
+
+
+def topk_correct(logits: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+  """Whether each label is among its row's `k` highest logits: `[...]` bool."""
+  top = np.argsort(-logits, axis=-1)[..., :k]
+  return (top == labels[..., None]).any(-1)
+
+
+def average_views(logits: np.ndarray, views: int) -> np.ndarray:
+  """`[N * views, ...]` logits of consecutive views of each video -> their mean `[N, ...]`."""
+  if logits.shape[0] % views:
+    raise ValueError(f'{logits.shape[0]} rows are not {views} views per video')
+  return logits.reshape(logits.shape[0] // views, views, *logits.shape[1:]).mean(1)
+
+
+def frame_logits(step_logits: np.ndarray, frames: int) -> np.ndarray:
+  """Per-step logits `[..., T', C]` of a clip of `frames` frames -> per frame `[..., frames, C]`:
+  output step i covers frames `[i * frames / T', (i + 1) * frames / T')`."""
+  steps = step_logits.shape[-2]
+  if frames % steps:
+    raise ValueError(f'{frames} frames do not split into {steps} output steps')
+  return np.repeat(step_logits, frames // steps, axis=-2)
+
+
+def video_level(logits: np.ndarray, labels: np.ndarray) -> dict:
+  """Top-1/top-5 (%) over videos from `[N, C]` logits."""
+  k5 = min(5, logits.shape[-1])
+  return dict(top1=100 * float(topk_correct(logits, labels, 1).mean()),
+              top5=100 * float(topk_correct(logits, labels, k5).mean()), videos=len(labels))
+
+
+def frame_level(logits: list, labels: list) -> dict:
+  """Per-frame top-1/top-5 (%) of each video, then mean and std over the videos (Table 3).
+
+  logits: per video `[T, C]`; labels: per video `[T]`."""
+  k5 = min(5, logits[0].shape[-1])
+  top1 = [100 * topk_correct(l, y, 1).mean() for l, y in zip(logits, labels)]
+  top5 = [100 * topk_correct(l, y, k5).mean() for l, y in zip(logits, labels)]
+  return dict(top1=float(np.mean(top1)), top1_std=float(np.std(top1)),
+              top5=float(np.mean(top5)), top5_std=float(np.std(top5)), videos=len(labels))

@@ -1,0 +1,13 @@
+"""S3D on neural codes at CR 256 (codes 1/8 of the side, 1/4 of the frames; CV Fig. 14).
+
+python -m cvision.main --config=experiments/classify_codes_cr256_quick.py
+Reconstructions decoded from the same codes (CV Table 6):
+python -m cvision.main --config=experiments/classify_codes_cr256_quick.py:recon
+Variants: `:frames` (frame level), `:recon,frames`.
+Trains the small CR-256 codec into runs/codec_small first if it is not there.
+"""
+from cvision import classify_configs
+
+
+def get_config(arg=None):
+  return classify_configs.quick('codes', classify_configs.CODEC_CR256, arg)

@@ -1,0 +1,11 @@
+"""S3D on neural codes at CR ~30 (codes 1/4 of the image side, every frame; CV Fig. 13).
+
+python -m cvision.main --config=experiments/classify_codes_cr30_quick.py
+Variants: `:frames` (frame level), `:recon` (the decoded reconstructions), `:recon,frames`.
+Trains the small CR-32 codec into runs/codec_small_cr30 first if it is not there.
+"""
+from cvision import classify_configs
+
+
+def get_config(arg=None):
+  return classify_configs.quick('codes', classify_configs.CODEC_CR30, arg)

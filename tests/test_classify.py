@@ -1,0 +1,222 @@
+"""Classification: procedural data, views on RGB and code grids, multi-view and per-frame
+metrics, label alignment, labelled folders and TFDS, codes-store refusal, paper shapes."""
+import csv
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from cvision import classify_configs
+from cvision.data import actions, codes_store, labeled, video_io, views
+from cvision.evaluators import classification
+from cvision.models import s3d
+from cvision.trainers import classify
+
+
+def test_procedural_videos_are_deterministic_and_labelled():
+  scenes = actions.Scenes(seed=3, size=32)
+  video, label = scenes.clip(5, frames=12)
+  again, label_again = actions.Scenes(seed=3, size=32).clip(5, frames=12)
+  assert video.shape == (12, 32, 32, 3) and video.dtype == np.uint8
+  np.testing.assert_array_equal(video, again)
+  assert label == label_again and 0 <= label < len(actions.MOTIONS)
+  assert not np.array_equal(video[0], video[-1])  # it moves
+  frames, labels = scenes.steps(2, frames=40, steps=3, min_step=8)
+  assert frames.shape[0] == labels.shape[0] == 40
+  changes = np.flatnonzero(np.diff(labels)) + 1
+  assert len(changes) == 2  # three steps, each unlike the one before
+  assert np.diff(np.concatenate([[0], changes, [40]])).min() >= 8
+  with pytest.raises(ValueError, match='do not fit'):
+    scenes.steps(0, frames=20, steps=3, min_step=8)
+
+
+def _block_codes(video, t, s):
+  """A stand-in 'codec': the mean of each t x s x s block (cells of the code grid)."""
+  n, f, h, w, c = video.shape
+  return video.reshape(n, f // t, t, h // s, s, w // s, s, c).mean((2, 4, 6))
+
+
+def test_a_box_cuts_rgb_and_code_grids_alike():
+  rng = np.random.default_rng(0)
+  video = rng.random((2, 16, 32, 32, 3))
+  grid = views.Grid(time=4, space=8)
+  codes = _block_codes(video, 4, 8)
+  boxes = views.random_boxes(rng, 2, 16, 32, frames=8, size=16, grid=grid)
+  assert (boxes[:, 0] % 4 == 0).all() and (boxes[:, 1:] % 8 == 0).all()
+  rgb_views = views.crop(video, boxes, 8, 16)
+  code_views = views.crop(codes, boxes, 8, 16, grid)
+  assert code_views.shape == (2, 2, 2, 2, 3)
+  np.testing.assert_allclose(code_views, _block_codes(rgb_views, 4, 8))
+  # Off the grid, the code crop takes the nearest cells: 11 pixels -> cell 1 (8..16).
+  off = views.crop(codes, np.asarray([[1, 11, 3], [3, 3, 13]]), 8, 16, grid)
+  np.testing.assert_array_equal(off[0], codes[0, 0:2, 1:3, 0:2])
+  np.testing.assert_array_equal(off[1], codes[1, 1:3, 0:2, 2:4])
+  with pytest.raises(ValueError, match='grid'):
+    views.crop(codes, boxes, 6, 16, grid)
+
+
+def test_eval_boxes_and_covering_windows():
+  boxes = views.eval_boxes(length=24, side=64, frames=16, size=56, clips=2, crops=3)
+  assert boxes.tolist() == [[0, 0, 0], [0, 4, 4], [0, 8, 8], [8, 0, 0], [8, 4, 4], [8, 8, 8]]
+  assert views.eval_boxes(24, 64, 16, 56, 1, 1).tolist() == [[4, 4, 4]]
+  assert views.covering_starts(64, 16) == [0, 16, 32, 48]
+  assert views.covering_starts(40, 16) == [0, 16, 24]
+
+
+def test_multi_view_averaging_and_topk():
+  # Video 0: two views that disagree, the mean favours class 2; video 1: class 0.
+  logits = np.asarray([[0, 1, 3], [0, 2, 0.5], [5, 0, 0], [1, 2, 0]], np.float64)
+  mean = classification.average_views(logits, 2)
+  np.testing.assert_allclose(mean, [[0, 1.5, 1.75], [3, 1, 0]])
+  result = classification.video_level(mean, np.asarray([2, 1]))
+  assert result['top1'] == 50 and result['top5'] == 100
+  assert classification.topk_correct(mean, np.asarray([1, 1]), 2).tolist() == [True, True]
+  with pytest.raises(ValueError):
+    classification.average_views(logits, 3)
+
+
+def test_frame_level_label_alignment_after_temporal_striding():
+  # A clip of 16 frames, S3D's per-frame head gives 2 steps (stride 8 in time) for RGB
+  # and for codes (time factor 4: stem strides removed). Step i covers frames 8i..8i+7.
+  for grid, shape in ((views.Grid(), (1, 16, 32, 32, 3)), (views.Grid(4, 8), (1, 4, 4, 4, 8))):
+    model = s3d.S3D(classes=5, time_factor=grid.time, space_factor=grid.space,
+                    per_frame=True, width=0.125, stem_features=(8, 8))
+    x = jnp.zeros(shape)
+    variables = model.init(jax.random.key(0), x)
+    assert model.apply(variables, x)[0].shape == (1, 2, 5)
+  steps = np.asarray([[[9, 0, 0], [0, 0, 9]]], np.float64)  # step 0 -> class 0, 1 -> 2
+  per_frame = classification.frame_logits(steps, 16)
+  assert per_frame.argmax(-1).tolist() == [[0] * 8 + [2] * 8]
+  np.testing.assert_array_equal(classify.per_frame_logits(jnp.asarray(steps), 16), per_frame)
+  labels = [np.asarray([0] * 8 + [2] * 6 + [1] * 2)]
+  result = classification.frame_level([per_frame[0]], labels)
+  assert result['top1'] == pytest.approx(100 * 14 / 16) and result['top1_std'] == 0
+
+
+def test_training_batches_take_labels_of_the_frames_they_show():
+  """For codes (4 frames a cell), a batch's code crop starts at t / 4 and its per-frame
+  labels are those of frames t .. t + clip_frames."""
+  config = classify_configs.quick('codes', None, 'frames,smoke')
+  config.data.update(frames=32, clip_frames=16, size=32, crop=16, batch_size=4)
+  rng = np.random.default_rng(1)
+  n = 5
+  codes = rng.integers(0, 64, size=(n, 8, 4, 4, 2)).astype(np.uint8)
+  labels = rng.integers(0, 10, size=(n, 32)).astype(np.int32)
+  data = labeled.LabeledVideos([str(i) for i in range(n)], np.zeros((n, 32, 32, 32, 3), np.uint8),
+                               labels, actions.MOTIONS)
+  grid = views.Grid(4, 8)
+  batch = classify.sample_batch(codes, data, grid, config, step=3)
+  again = classify.sample_batch(codes, data, grid, config, step=3)
+  np.testing.assert_array_equal(batch['x'], again['x'])
+  assert batch['x'].shape == (4, 4, 2, 2, 2) and batch['label'].shape == (4, 16)
+  matched = 0
+  for x, y in zip(batch['x'], batch['label']):
+    for r in range(n):
+      for t in range(0, 17, 4):
+        for cy in range(3):
+          for cx in range(3):
+            if (np.array_equal(x, codes[r, t // 4:t // 4 + 4, cy:cy + 2, cx:cx + 2])
+                and np.array_equal(y, labels[r, t:t + 16])):
+              matched += 1
+              break
+  assert matched >= 4
+
+
+def _write_clip(path, frames=12, size=40, seed=0):
+  rng = np.random.default_rng(seed)
+  video_io.write_video(str(path), rng.integers(0, 255, (frames, size, size, 3), np.uint8))
+
+
+def _folder_config(root, level='video', frames=8):
+  return ml_collections.ConfigDict(dict(source=str(root), level=level, frames=frames, size=32,
+                                        frame_stride=1, labels='', num_train=0, num_test=0))
+
+
+def test_folder_with_labels_video_and_frame_level(tmp_path):
+  for split in ('train', 'test'):
+    (tmp_path / split).mkdir()
+  _write_clip(tmp_path / 'train' / 'a.mp4')
+  _write_clip(tmp_path / 'train' / 'b.mp4', seed=1)
+  with open(tmp_path / 'labels.csv', 'w', newline='') as f:
+    csv.writer(f).writerows([['video', 'label'], ['a.mp4', 'jump'], ['b.mp4', 'run']])
+  train = labeled._make_split(_folder_config(tmp_path), 'train')
+  assert train.ids == ['train_a', 'train_b'] and train.classes == ('jump', 'run')
+  assert train.labels.tolist() == [0, 1] and train.videos.shape == (2, 8, 32, 32, 3)
+  # Frame level: segments in seconds at 25 fps; frames in no segment are background.
+  with open(tmp_path / 'labels.csv', 'w', newline='') as f:
+    csv.writer(f).writerows([['video', 'start', 'end', 'label'], ['a.mp4', 0.08, 0.2, 'cut'],
+                             ['b.mp4', 0, 0.12, 'stir'], ['b.mp4', 0.2, 1, 'cut']])
+  train = labeled._make_split(_folder_config(tmp_path, 'frame'), 'train')
+  assert train.classes == ('background', 'cut', 'stir')
+  assert train.labels.tolist() == [[0, 0, 1, 1, 1, 0, 0, 0], [2, 2, 2, 0, 0, 1, 1, 1]]
+  _write_clip(tmp_path / 'train' / 'c.mp4')
+  with pytest.raises(ValueError, match='c.mp4 has no row'):
+    labeled._make_split(_folder_config(tmp_path, 'frame'), 'train')
+  with pytest.raises(video_io.VideoError, match='fewer than data.frames'):
+    labeled._make_split(_folder_config(tmp_path, 'frame', frames=20), 'train')
+
+
+def test_tfds_source_reads_videos_and_class_names():
+  import tensorflow_datasets as tfds
+  config = ml_collections.ConfigDict(dict(source='tfds:ucf101', level='video', frames=6,
+                                          size=16, frame_stride=2, num_train=2, num_test=2,
+                                          tfds_splits=('train', 'test')))
+  with tfds.testing.mock_data(num_examples=3):
+    split = labeled._make_split(config, 'train')
+  assert split.videos.shape == (2, 6, 16, 16, 3) and len(split.ids) == 2
+  assert split.classes[0] == 'ApplyEyeMakeup' and (split.labels < 101).all()
+
+
+def test_split_cache_is_reused_and_keyed_by_settings(tmp_path):
+  config = classify_configs.quick('rgb', None, 'smoke').data
+  config.update(num_train=2, num_test=1, size=32, frames=8)
+  first = labeled.load_split(config, 'test', str(tmp_path))
+  again = labeled.load_split(config, 'test', str(tmp_path))
+  np.testing.assert_array_equal(first.videos, again.videos)
+  assert again.ids == first.ids and again.classes == actions.MOTIONS
+  config.seed_offset = 1
+  other = labeled.load_split(config, 'test', str(tmp_path))
+  assert not np.array_equal(other.videos, first.videos)
+  assert len(list(tmp_path.glob('*.npz'))) == 2
+
+
+def test_a_codes_store_of_another_codec_is_refused(tiny_codec, tmp_path):
+  videos = np.random.default_rng(0).integers(0, 255, (2, 4, 32, 32, 3), np.uint8)
+  data = labeled.LabeledVideos(['v0', 'v1'], videos, np.asarray([0, 1]), ('a', 'b'))
+  codes = classify.encode_split(tiny_codec, str(tmp_path / 'codes'), data)
+  assert codes.shape == (2, 2, 8, 8, 2)
+  np.testing.assert_array_equal(codes, tiny_codec.encode(videos))
+  other = tiny_codec.__class__(tiny_codec.model, jax.tree.map(lambda p: p + 1, tiny_codec.params),
+                               tiny_codec.variables, 32, 0, 'another-fingerprint')
+  with pytest.raises(codes_store.CodesStoreError, match='codec'):
+    classify.encode_split(other, str(tmp_path / 'codes'), data)
+
+
+@pytest.mark.parametrize('name,variant,shape', [
+    ('k600', 'rgb', (32, 224, 224, 3)),
+    ('k600', 'cr30', (32, 56, 56, 256)),  # codec_cr30: 1/4 of the side, every frame
+    ('k600', 'cr256', (8, 28, 28, 256)),  # codec_cr256: 1/8 of the side, 1/4 of the frames
+    ('coin', 'rgb', (32, 224, 224, 3)),
+])
+def test_paper_size_configs_train_step_shapes(name, variant, shape):
+  """The paper-size configs build S3D at full width; one train step traces to the right
+  shapes (abstractly: no compilation or memory of that size on CPU)."""
+  from cvision.trainers import encode
+  config = classify_configs.paper(name, variant)
+  if variant == 'rgb':
+    grid = views.Grid()
+  else:
+    codec = encode.load_config(config.codec.config).model
+    grid = views.Grid(2 ** codec.temporal_downsamples, 2 ** codec.down_blocks)
+    assert shape[-1] == codec.codebooks * codec.code_dim
+  classes = 600 if name == 'k600' else 700
+  model = classify.make_model(config, grid, classes)
+  assert model.width == 1.0
+  x = jax.ShapeDtypeStruct((2, *shape), jnp.float32)
+  variables = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(x.shape)))
+  (logits, ends) = jax.eval_shape(lambda v, x: model.apply(v, x), variables, x)
+  expected = (2, 4, classes) if name == 'coin' else (2, classes)
+  assert logits.shape == expected
+  assert ends['Mixed_5c'].shape == (2, 4, 7, 7, 1024)  # the RGB network's (CV Figs. 13-14)
