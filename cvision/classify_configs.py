@@ -36,8 +36,9 @@ def quick(kind: str, codec: dict | None, arg: str | None) -> ml_collections.Conf
                 min_step_frames=12, frame_stride=1, seed_offset=0,
                 cache_dir='runs/classify_data', labels='', tfds_splits=('train', 'test'),
                 tfds_data_dir='')
-  c.model = dict(width=0.25, stem_features=(16, 16), gating=False, dropout=0.2)
-  c.train = dict(steps=400, lr=2e-3, warmup_steps=20, final_lr_fraction=0.0,
+  c.model = dict(width=0.25, stem_features=(16, 16), gating=False, dropout=0.2,
+                 bn_momentum=0.9)
+  c.train = dict(steps=600, lr=3e-3, warmup_steps=20, final_lr_fraction=0.0,
                  weight_decay=1e-5, grad_clip=1.0, log_every=25, ckpt_every=100)
   c.eval = dict(clips=2, crops=3, batch_size=32)
   c.mesh = (('data', -1),)
@@ -70,7 +71,7 @@ def paper(dataset: str, arg: str | None) -> ml_collections.ConfigDict:
   c = quick('codes' if kind == 'recon' else kind, codec, 'recon' if kind == 'recon' else None)
   c.data.update(source='', num_train=0, num_test=0, frames=64, size=256, clip_frames=32,
                 crop=224, batch_size=64, cache_dir='', frame_stride=2)
-  c.model.update(width=1.0, stem_features=(64, 64))
+  c.model.update(width=1.0, stem_features=(64, 64), bn_momentum=0.999)
   c.train.update(steps=100_000, lr=1e-3, warmup_steps=1000, log_every=100, ckpt_every=2000)
   c.eval.update(clips=4, crops=3, batch_size=16)
   if dataset == 'coin':

@@ -3,7 +3,8 @@
 python -m cvision.main --config=experiments/benchmark_classify.py
 
 One run, side by side: the same 32 clips of 32 frames (64x64 procedural action videos),
-batches of 8, S3D at full width; prints the ratios. Uses the small CR-256 codec in
+batches of 8, S3D at full width; prints the ratios. The train step's memory is also
+planned (compiled, not run) at the paper's 224x224. Uses the small CR-256 codec in
 runs/codec_small (trained first if missing). `:smoke` is a seconds-long version for tests.
 """
 from cvision import classify_configs
@@ -13,10 +14,11 @@ def get_config(arg=None):
   c = classify_configs.quick('codes', classify_configs.CODEC_CR256, None)
   c.stage = 'classify_benchmark'
   c.model.update(width=1.0, stem_features=(64, 64))
-  c.benchmark = dict(clips=32, frames=32, batch_size=8, repeats=3, seed=7)
+  c.benchmark = dict(clips=32, frames=32, batch_size=8, repeats=3, seed=7,
+                     memory_sizes=(224,))
   if arg == 'smoke':
     c.model.update(width=0.125, stem_features=(8, 8))
-    c.benchmark.update(clips=4, batch_size=2, repeats=1, frames=16)
+    c.benchmark.update(clips=4, batch_size=2, repeats=1, frames=16, memory_sizes=(64,))
   elif arg:
     raise ValueError(f'unknown variant {arg!r} (known: smoke)')
   return c

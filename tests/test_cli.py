@@ -191,4 +191,5 @@ def test_classify_benchmark_prints_ratios(codec_workdir, tmp_path):
   for side in ('rgb', 'codes'):
     assert results[side]['train_step_s'] > 0 and results[side]['peak_bytes'] > 0
   assert results['pipeline']['codes_clips_per_s'] > 0
+  assert results['planned_memory'][0]['rgb_bytes'] > results['planned_memory'][0]['codes_bytes']
   assert 'RGB / codes' in result.stdout and '| S3D train step (s) |' in result.stdout

@@ -32,26 +32,26 @@ class _Shot:
 
 
 def _advance(shot: _Shot, motion: str, speed: float, t: int) -> None:
-  """Moves `shot` on by one frame of `motion` at `speed` (about a pixel a frame at 1)."""
+  """Moves `shot` on by one frame of `motion` at `speed` (pans: pixels a frame)."""
   s = speed
   if motion in ('pan_left', 'pan_right'):
     shot.cx += (s if motion == 'pan_right' else -s) * shot.zoom
   elif motion in ('tilt_up', 'tilt_down'):
     shot.cy += (s if motion == 'tilt_down' else -s) * shot.zoom
   elif motion == 'zoom_in':
-    shot.zoom *= 1 - 0.015 * s
+    shot.zoom *= 1 - 0.012 * s
   elif motion == 'zoom_out':
-    shot.zoom *= 1 + 0.015 * s
+    shot.zoom *= 1 + 0.012 * s
   elif motion == 'roll':
-    shot.angle += 0.015 * s
+    shot.angle += 0.012 * s
   elif motion == 'object_across':
-    shot.ox += 0.015 * s
+    shot.ox += 0.012 * s
     if shot.ox > 0.45:  # re-enters on the left, so long steps keep it in view
       shot.ox -= 0.9
   elif motion == 'object_bounce':
-    shot.oy = 0.25 * np.sin(0.25 * s * t)
+    shot.oy = 0.25 * np.sin(0.1 * s * t)
   elif motion == 'object_grow':
-    shot.oscale = min(shot.oscale * (1 + 0.015 * s), 2.5)
+    shot.oscale = min(shot.oscale * (1 + 0.012 * s), 2.5)
   else:
     raise ValueError(f'unknown motion {motion!r} (known: {MOTIONS})')
 
@@ -92,10 +92,10 @@ class Scenes:
 
   def _play(self, rng, shot, scene, plan) -> np.ndarray:
     """Frames of `plan` = [(motion, frames)] in one continuous shot."""
-    drift = rng.normal(0, 0.08, size=2)  # every clip moves a little, whatever its class
+    drift = rng.normal(0, 0.15, size=2)  # every clip moves a little, whatever its class
     out, t = [], 0
     for motion, count in plan:
-      speed = float(rng.uniform(0.5, 1.2))
+      speed = float(rng.uniform(1.5, 3.0))
       for _ in range(count):
         _advance(shot, motion, speed, t)
         shot.cx += drift[0]

@@ -9,6 +9,7 @@ lose those strides (space: conv1, pool1, pool2; time: conv1, pool3, pool4, in th
 order), so every tensor after the stem has the RGB network's shape (CV Figs. 13-14), and
 the first two convolutions get `stem_features` output channels.
 """
+import functools
 from typing import Sequence
 
 import flax.linen as nn
@@ -49,12 +50,14 @@ class ConvBN(nn.Module):
   features: int
   kernel: Sequence[int]
   strides: Sequence[int] = (1, 1, 1)
+  bn_momentum: float = 0.999
 
   @nn.compact
   def __call__(self, x, train: bool):
     x = nn.Conv(self.features, tuple(self.kernel), tuple(self.strides),
                 padding=[(k // 2, k // 2) for k in self.kernel], use_bias=False)(x)
-    x = nn.BatchNorm(use_running_average=not train, momentum=0.999, epsilon=1e-3)(x)
+    x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
+                     epsilon=1e-3)(x)
     return nn.relu(x)
 
 
@@ -73,12 +76,14 @@ class SepConv(nn.Module):
   kernel: int
   strides: Sequence[int] = (1, 1, 1)
   gating: bool = False
+  bn_momentum: float = 0.999
 
   @nn.compact
   def __call__(self, x, train: bool):
     t, s, _ = self.strides
-    x = ConvBN(self.features, (1, self.kernel, self.kernel), (1, s, s))(x, train)
-    x = ConvBN(self.features, (self.kernel, 1, 1), (t, 1, 1))(x, train)
+    m = self.bn_momentum
+    x = ConvBN(self.features, (1, self.kernel, self.kernel), (1, s, s), m)(x, train)
+    x = ConvBN(self.features, (self.kernel, 1, 1), (t, 1, 1), m)(x, train)
     return SelfGating()(x) if self.gating else x
 
 
@@ -92,15 +97,18 @@ class Mixed(nn.Module):
   channels: Sequence[int]
   gating: bool = False
   width: float = 1.0
+  bn_momentum: float = 0.999
 
   @nn.compact
   def __call__(self, x, train: bool):
     b0, b1_mid, b1, b2_mid, b2, b3 = (scaled(c, self.width) for c in self.channels)
-    branch0 = ConvBN(b0, (1, 1, 1))(x, train)
-    branch1 = SepConv(b1, 3, gating=self.gating)(ConvBN(b1_mid, (1, 1, 1))(x, train), train)
-    branch2 = SepConv(b2, 3, gating=self.gating)(ConvBN(b2_mid, (1, 1, 1))(x, train), train)
+    conv = functools.partial(ConvBN, kernel=(1, 1, 1), bn_momentum=self.bn_momentum)
+    sep = functools.partial(SepConv, kernel=3, gating=self.gating, bn_momentum=self.bn_momentum)
+    branch0 = conv(b0)(x, train)
+    branch1 = sep(b1)(conv(b1_mid)(x, train), train)
+    branch2 = sep(b2)(conv(b2_mid)(x, train), train)
     pooled = nn.max_pool(x, (3, 3, 3), (1, 1, 1), padding=((1, 1),) * 3)
-    branch3 = ConvBN(b3, (1, 1, 1))(pooled, train)
+    branch3 = conv(b3)(pooled, train)
     return jnp.concatenate([branch0, branch1, branch2, branch3], axis=-1)
 
 
@@ -126,25 +134,30 @@ class S3D(nn.Module):
   dropout: float = 0.2
   per_frame: bool = False
   width: float = 1.0
+  # Flax's running-average decay (torch's momentum 0.001); short CPU runs need less.
+  bn_momentum: float = 0.999
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     strides = stem_strides(self.time_factor, self.space_factor)
+    m = self.bn_momentum
     ends = {}
-    x = ends['Conv2d_1a'] = SepConv(self.stem_features[0], 7, strides['conv1'])(x, train)
+    x = ends['Conv2d_1a'] = SepConv(self.stem_features[0], 7, strides['conv1'],
+                                    bn_momentum=m)(x, train)
     x = ends['MaxPool_2a'] = _max_pool(x, (1, 3, 3), strides['pool1'])
-    x = ends['Conv2d_2b'] = ConvBN(self.stem_features[1], (1, 1, 1))(x, train)
-    x = ends['Conv2d_2c'] = SepConv(scaled(192, self.width), 3, gating=self.gating)(x, train)
+    x = ends['Conv2d_2b'] = ConvBN(self.stem_features[1], (1, 1, 1), bn_momentum=m)(x, train)
+    x = ends['Conv2d_2c'] = SepConv(scaled(192, self.width), 3, gating=self.gating,
+                                    bn_momentum=m)(x, train)
     x = ends['MaxPool_3a'] = _max_pool(x, (1, 3, 3), strides['pool2'])
     for name in ('Mixed_3b', 'Mixed_3c'):
-      x = ends[name] = Mixed(MIXED[name], self.gating, self.width, name=name)(x, train)
+      x = ends[name] = Mixed(MIXED[name], self.gating, self.width, m, name=name)(x, train)
     x = ends['MaxPool_4a'] = _max_pool(x, (3, 3, 3), strides['pool3'])
     for name in ('Mixed_4b', 'Mixed_4c', 'Mixed_4d', 'Mixed_4e', 'Mixed_4f'):
-      x = ends[name] = Mixed(MIXED[name], self.gating, self.width, name=name)(x, train)
+      x = ends[name] = Mixed(MIXED[name], self.gating, self.width, m, name=name)(x, train)
     pool4 = strides['pool4']
     x = ends['MaxPool_5a'] = nn.max_pool(x, tuple(max(s, 1) for s in pool4), pool4)
     for name in ('Mixed_5b', 'Mixed_5c'):
-      x = ends[name] = Mixed(MIXED[name], self.gating, self.width, name=name)(x, train)
+      x = ends[name] = Mixed(MIXED[name], self.gating, self.width, m, name=name)(x, train)
     # torchvision: 2x7x7 average pool (stride 1), dropout, 1x1x1 conv, mean over what is
     # left. The window shrinks to the tensor for small inputs.
     window = (1 if self.per_frame else min(2, x.shape[1]), min(7, x.shape[2]), min(7, x.shape[3]))

@@ -34,27 +34,61 @@ def _best_of(fn, repeats: int) -> float:
   return min(times)
 
 
+def _train_step(config, model, x, labels, codebooks):
+  """(jitted train step, state, batch) for `model` on inputs shaped like `x`."""
+  variables = jax.eval_shape(
+      lambda: model.init({'params': jax.random.key(0)},
+                         classify.model_input(jnp.zeros(x.shape, x.dtype), codebooks)))
+  tx = state_lib.make_optimizer(config.train)
+  state = jax.eval_shape(lambda v: state_lib.create_state(
+      v['params'], {'batch_stats': v['batch_stats']}, tx), variables)
+  step = jax.jit(functools.partial(classify.train_step, model=model, tx=tx,
+                                   frames=x.shape[1]))
+  return step, state, dict(x=x, label=labels)
+
+
+def planned_peak_bytes(config, model, x, labels, codebooks) -> int:
+  """The compiled train step's arguments + outputs + temporaries, as XLA plans them
+  (inputs may be abstract: nothing of that size is allocated)."""
+  step, state, batch = _train_step(config, model, x, labels, codebooks)
+  memory = step.lower(state, batch, codebooks, jax.random.key(1)).compile().memory_analysis()
+  return int(memory.argument_size_in_bytes + memory.output_size_in_bytes
+             + memory.temp_size_in_bytes)
+
+
 def model_costs(config, model, x, labels, codebooks) -> dict:
   """Forward and train-step seconds and the train step's planned peak bytes."""
-  variables = model.init({'params': jax.random.key(0)}, classify.model_input(x, codebooks))
-  tx = state_lib.make_optimizer(config.train)
-  state = state_lib.create_state(variables['params'],
-                                 {'batch_stats': variables['batch_stats']}, tx)
-  batch = dict(x=x, label=labels)
+  step, _, batch = _train_step(config, model, x, labels, codebooks)
+  v = model.init({'params': jax.random.key(0)}, classify.model_input(x, codebooks))
+  state = state_lib.create_state(v['params'], {'batch_stats': v['batch_stats']},
+                                 state_lib.make_optimizer(config.train))
   rng = jax.random.key(1)
-  step = jax.jit(functools.partial(classify.train_step, model=model, tx=tx,
-                                   frames=config.benchmark.frames))
   compiled = step.lower(state, batch, codebooks, rng).compile()
   memory = compiled.memory_analysis()
-  peak = (memory.argument_size_in_bytes + memory.output_size_in_bytes
-          + memory.temp_size_in_bytes)
   forward = jax.jit(lambda v, x: model.apply(v, classify.model_input(x, codebooks))[0])
-  v = {'params': state.params, **state.variables}
   jax.block_until_ready(forward(v, x))
   repeats = config.benchmark.repeats
   return dict(forward_s=_best_of(lambda: forward(v, x), repeats),
               train_step_s=_best_of(lambda: compiled(state, batch, codebooks, rng), repeats),
-              peak_bytes=int(peak))
+              peak_bytes=int(memory.argument_size_in_bytes + memory.output_size_in_bytes
+                             + memory.temp_size_in_bytes))
+
+
+def memory_at_size(config, codec, size: int) -> dict:
+  """Planned peak bytes of the train step on RGB and on codes for `size` x `size` clips,
+  compiled only (the paper's 224: too slow to run on CPU, cheap to plan)."""
+  b = config.benchmark
+  t, f = codec.model.time_factor, codec.model.space_factor
+  labels = jax.ShapeDtypeStruct((b.batch_size,), jnp.int32)
+  rgb = jax.ShapeDtypeStruct((b.batch_size, b.frames, size, size, 3), jnp.uint8)
+  codes = jax.ShapeDtypeStruct((b.batch_size, b.frames // t, size // f, size // f,
+                                codec.model.codebooks), jnp.uint8)
+  grid = views.Grid(t, f)
+  return dict(size=size, rgb_bytes=planned_peak_bytes(
+      config, classify.make_model(config, views.Grid(), 10), rgb, labels, None),
+              codes_bytes=planned_peak_bytes(
+      config, classify.make_model(config, grid, 10), codes, labels,
+      jnp.asarray(codec.codebooks)))
 
 
 def pipeline_rates(codec, clips: np.ndarray, folder: str, batch: int, repeats: int) -> dict:
@@ -99,6 +133,8 @@ def run(config, workdir: str, mesh):
                          None),
       'codes': model_costs(config, classify.make_model(config, grid, 10), codes, labels,
                            jnp.asarray(codec.codebooks))}
+  results['planned_memory'] = [memory_at_size(config, codec, size)
+                               for size in b.get('memory_sizes', ())]
   with tempfile.TemporaryDirectory() as folder:
     results['pipeline'] = pipeline_rates(codec, clips, folder, b.batch_size, b.repeats)
   results['setup'] = dict(clips=b.clips, frames=b.frames, size=codec.size,
@@ -133,4 +169,7 @@ def report(r: dict) -> str:
       f"{p['h264_clips_per_s']:.1f} | {p['codes_clips_per_s']:.1f} | "
       f"{ratio(p['codes_clips_per_s'], p['h264_clips_per_s'])} (codes faster) | >= 10x |",
       f"| bytes on disk (H.264 CRF 18 vs codes) | {p['h264_bytes']:,} | {p['codes_bytes']:,} | "
-      f"{ratio(p['h264_bytes'], p['codes_bytes'])} | |"])
+      f"{ratio(p['h264_bytes'], p['codes_bytes'])} | |",
+      *[f"| train step peak memory at {m['size']}x{m['size']}, planned only (MB) | "
+        f"{m['rgb_bytes'] / 1e6:.1f} | {m['codes_bytes'] / 1e6:.1f} | "
+        f"{ratio(m['rgb_bytes'], m['codes_bytes'])} | >= 3x |" for m in r['planned_memory']]])
