@@ -19,8 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cvision.data import actions, codes_store, views
-from cvision.data import video_io
+from cvision.data import actions, codes_store, video_io, views
 from cvision.train_lib import state as state_lib
 from cvision.trainers import classify
 
@@ -51,7 +50,11 @@ def planned_peak_bytes(config, model, x, labels, codebooks) -> int:
   """The compiled train step's arguments + outputs + temporaries, as XLA plans them
   (inputs may be abstract: nothing of that size is allocated)."""
   step, state, batch = _train_step(config, model, x, labels, codebooks)
-  memory = step.lower(state, batch, codebooks, jax.random.key(1)).compile().memory_analysis()
+  return _peak_bytes(step.lower(state, batch, codebooks, jax.random.key(1)).compile())
+
+
+def _peak_bytes(compiled) -> int:
+  memory = compiled.memory_analysis()
   return int(memory.argument_size_in_bytes + memory.output_size_in_bytes
              + memory.temp_size_in_bytes)
 
@@ -64,14 +67,12 @@ def model_costs(config, model, x, labels, codebooks) -> dict:
                                  state_lib.make_optimizer(config.train))
   rng = jax.random.key(1)
   compiled = step.lower(state, batch, codebooks, rng).compile()
-  memory = compiled.memory_analysis()
   forward = jax.jit(lambda v, x: model.apply(v, classify.model_input(x, codebooks))[0])
   jax.block_until_ready(forward(v, x))
   repeats = config.benchmark.repeats
   return dict(forward_s=_best_of(lambda: forward(v, x), repeats),
               train_step_s=_best_of(lambda: compiled(state, batch, codebooks, rng), repeats),
-              peak_bytes=int(memory.argument_size_in_bytes + memory.output_size_in_bytes
-                             + memory.temp_size_in_bytes))
+              peak_bytes=_peak_bytes(compiled))
 
 
 def memory_at_size(config, codec, size: int) -> dict:
