@@ -1,4 +1,6 @@
-"""S3D: torchvision's parameter count, endpoint shapes for RGB and for both code stems."""
+"""S3D: torchvision's parameter count, endpoint shapes for RGB and for both code stems; its
+factored convolutions equal the 3D ones."""
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -77,3 +79,26 @@ def test_small_clip_runs_per_frame_and_self_gated():
   moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), updates['batch_stats'],
                        variables['batch_stats'])
   assert max(jax.tree.leaves(moved)) > 0  # training updates the batch statistics
+
+
+@pytest.mark.parametrize('kernel,strides', [((1, 7, 7), (2, 2, 2)), ((7, 1, 1), (2, 2, 2)),
+                                            ((1, 3, 3), (1, 1, 1)), ((3, 1, 1), (2, 1, 1)),
+                                            ((1, 1, 1), (1, 1, 1))])
+def test_factored_conv_equals_the_3d_convolution(kernel, strides):
+  # Odd sizes, so strides meet uneven edges.
+  x = jax.random.normal(jax.random.key(1), (2, 9, 13, 11, 5))
+  conv = s3d.FactoredConv(6, kernel, strides)
+  params = conv.init(jax.random.key(0), x)
+  reference = nn.Conv(6, kernel, strides, padding=[(k // 2, k // 2) for k in kernel],
+                      use_bias=False)
+  np.testing.assert_allclose(conv.apply(params, x), reference.apply(params, x), atol=1e-5)
+  np.testing.assert_allclose(  # and so does its gradient
+      jax.grad(lambda p: (conv.apply(p, x) ** 2).sum())(params)['params']['kernel'],
+      jax.grad(lambda p: (reference.apply(p, x) ** 2).sum())(params)['params']['kernel'],
+      rtol=1e-4, atol=1e-3)
+
+
+def test_factored_conv_refuses_a_full_3d_kernel():
+  x = jnp.zeros((1, 4, 8, 8, 3))
+  with pytest.raises(ValueError, match='spans time and space'):
+    s3d.FactoredConv(4, (3, 3, 3)).init(jax.random.key(0), x)
