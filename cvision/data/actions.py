@@ -1,7 +1,8 @@
 """Procedural labelled videos for classification, with no download (issue 4's data (a)).
 
-A clip is a camera over a scene cut from the scikit-image photographs, with one photo
-cut-out object in it; its class is a kind of motion, of the camera or of the object.
+A clip is a camera over a scene cut from the scikit-image photographs (a photo with
+discs of another photo scattered over it, so that no view is too smooth to show the
+camera's motion), with one photo cut-out object in it; its class is a kind of motion, of the camera or of the object.
 Every clip has an object and every clip drifts a little, so the class is told by how
 things move, not by what is there. Frame-level videos chain several motions in one
 continuous shot (the camera state carries over), with a label per frame, like the steps
@@ -15,6 +16,10 @@ from scipy import ndimage
 from cvision.data import tours
 
 # Camera motions move the whole view; object motions move only the cut-out.
+# Bumped whenever the videos change, so cached splits of older videos are not reused.
+VERSION = 2
+_SCENE_DISCS = 150  # photo discs per scene: a view holds about eight
+
 MOTIONS = ('pan_left', 'pan_right', 'tilt_up', 'tilt_down', 'zoom_in', 'zoom_out',
            'roll', 'object_across', 'object_bounce', 'object_grow')
 
@@ -64,8 +69,22 @@ class Scenes:
     grid = (np.arange(size) + 0.5) / size - 0.5
     self._gy, self._gx = np.meshgrid(grid, grid, indexing='ij')  # view coords
 
+  def _canvas(self, rng) -> np.ndarray:
+    """A photo with photo discs scattered over it: smooth photos (a sky, a gradient) would
+    hide the camera's motion, the discs make every part of the scene move visibly."""
+    side = 6 * self.size
+    canvas = tours._random_patch(rng, side, side).astype(np.float32)
+    source = tours._random_patch(rng, side, side).astype(np.float32)
+    for _ in range(_SCENE_DISCS):
+      d = int(rng.integers(self.size // 8, self.size // 3))
+      y, x, sy, sx = rng.integers(0, side - d, size=4)
+      yy, xx = np.mgrid[:d, :d] / max(d - 1, 1) * 2 - 1
+      inside = (yy ** 2 + xx ** 2) < 1
+      canvas[y:y + d, x:x + d][inside] = source[sy:sy + d, sx:sx + d][inside]
+    return canvas
+
   def _start(self, rng):
-    canvas = tours._random_patch(rng, 6 * self.size, 6 * self.size)
+    canvas = self._canvas(rng)
     side = int(rng.integers(self.size // 4, self.size // 2))
     sprite = tours._random_patch(rng, side, side)
     yy, xx = np.mgrid[:side, :side] / max(side - 1, 1) * 2 - 1
@@ -73,7 +92,7 @@ class Scenes:
     shot = _Shot(cx=3.0 * self.size, cy=3.0 * self.size, zoom=float(rng.uniform(1.2, 1.6)),
                  angle=0.0, ox=float(rng.uniform(-0.2, 0.2)),
                  oy=float(rng.uniform(-0.2, 0.2)), oscale=1.0)
-    return shot, (canvas.astype(np.float32), sprite.astype(np.float32), alpha)
+    return shot, (canvas, sprite.astype(np.float32), alpha)
 
   def _render(self, shot: _Shot, canvas, sprite, alpha) -> np.ndarray:
     gy, gx, view = self._gy, self._gx, self.size * shot.zoom

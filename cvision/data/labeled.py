@@ -47,7 +47,8 @@ class LabeledVideos:
 
 def load_split(data_config, split: str, cache_dir: str) -> LabeledVideos:
   """One split, from the cache when it holds these settings, else made and cached."""
-  settings = json.dumps(dict(data_config.to_dict(), split=split), sort_keys=True, default=str)
+  identity = dict(data_config.to_dict(), split=split, generator=generator_version(data_config))
+  settings = json.dumps(identity, sort_keys=True, default=str)
   key = hashlib.sha256(settings.encode()).hexdigest()[:12]
   path = os.path.join(cache_dir, f'{split}-{key}.npz')
   if os.path.exists(path):
@@ -64,6 +65,12 @@ def load_split(data_config, split: str, cache_dir: str) -> LabeledVideos:
   with open(os.path.join(cache_dir, f'{split}-{key}.json'), 'w') as f:
     f.write(settings)  # what the cached file holds, for people
   return data
+
+
+def generator_version(data_config) -> int | None:
+  """The procedural generator's version (None for files): part of the cache key, the
+  video ids and a run's identity, so nothing made by an older generator is reused."""
+  return actions.VERSION if data_config.source == 'actions' else None
 
 
 def _make_split(data_config, split: str) -> LabeledVideos:
@@ -91,7 +98,8 @@ def _procedural(data_config, split: str) -> LabeledVideos:
     labels.append(label)
     if (i + 1) % 100 == 0 or i + 1 == count:
       logging.info('rendering %s %s videos: %s', data_config.level, split, eta(i + 1))
-  ids = [f'actions_{data_config.level}_{split}_{i:06d}' for i in range(count)]
+  ids = [f'actions_v{actions.VERSION}_{data_config.level}_{split}_{i:06d}'
+         for i in range(count)]
   return LabeledVideos(ids, np.stack(videos), np.asarray(labels, np.int32), actions.MOTIONS)
 
 

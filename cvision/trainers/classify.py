@@ -232,6 +232,7 @@ def run_identity(config, info: dict, splits: dict) -> dict:
   identity['train'] = {k: v for k, v in config.train.to_dict().items()
                        if k not in ('log_every', 'ckpt_every')}
   identity.update(seed=config.seed, codec=info.get('codec'),
+                  generator=labeled.generator_version(config.data),
                   videos={s: len(d.ids) for s, d in splits.items()})
   return json.loads(json.dumps(identity))
 
