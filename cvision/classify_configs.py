@@ -6,8 +6,10 @@ reconstructions are compared with the same model, optimizer and schedule.
 """
 import ml_collections
 
-# The codecs the quick configs use, trained on first use (2 minutes each on CPU).
-CODEC_CR256 = dict(workdir='runs/codec_small', config='experiments/codec_quick.py:small')
+# The codecs the quick configs use, trained on first use (CR 256: about 20 minutes on
+# CPU; CR 32: about 2).
+CODEC_CR256 = dict(workdir='runs/codec_small_2000',
+                   config='experiments/codec_quick.py:small_2000')
 CODEC_CR30 = dict(workdir='runs/codec_small_cr30',
                   config='experiments/codec_quick.py:small_cr30')
 
@@ -38,7 +40,7 @@ def quick(kind: str, codec: dict | None, arg: str | None) -> ml_collections.Conf
                 tfds_data_dir='')
   c.model = dict(width=0.25, stem_features=(16, 16), gating=False, dropout=0.2,
                  bn_momentum=0.9)
-  c.train = dict(steps=600, lr=3e-3, warmup_steps=20, final_lr_fraction=0.0,
+  c.train = dict(steps=1200, lr=3e-3, warmup_steps=20, final_lr_fraction=0.0,
                  weight_decay=1e-5, grad_clip=1.0, log_every=25, ckpt_every=100)
   c.eval = dict(clips=2, crops=3, batch_size=32)
   c.mesh = (('data', -1),)

@@ -5,7 +5,7 @@ python -m cvision.main --config=experiments/benchmark_classify.py
 One run, side by side: the same 32 clips of 32 frames (64x64 procedural action videos),
 batches of 8, S3D at full width; prints the ratios. The train step's memory is also
 planned (compiled, not run) at the paper's 224x224. Uses the small CR-256 codec in
-runs/codec_small (trained first if missing). `:smoke` is a seconds-long version for tests.
+runs/codec_small_2000 (trained first if missing). `:smoke` is a seconds-long version for tests.
 """
 from cvision import classify_configs
 

@@ -215,6 +215,21 @@ def test_a_codes_store_of_another_codec_is_refused(tiny_codec, tmp_path):
     classify.encode_split(other, str(tmp_path / 'codes'), data)
 
 
+def test_s3d_reads_standardised_codebook_vectors(tiny_codec):
+  books = np.asarray(classify.input_codebooks(tiny_codec))
+  raw = np.asarray(tiny_codec.codebooks)
+  assert books.shape == raw.shape
+  np.testing.assert_allclose(books.mean(1), 0, atol=1e-5)
+  np.testing.assert_allclose(books.std(1), 1, atol=1e-3)
+  # A fixed affine map per channel: the raw vectors come back from the standardised ones.
+  scale, shift = raw.std(1, keepdims=True), raw.mean(1, keepdims=True)
+  np.testing.assert_allclose(books * scale + shift, raw, atol=1e-5)
+  codes = np.random.default_rng(0).integers(0, raw.shape[1], (1, 2, 3, 3, raw.shape[0]))
+  x = np.asarray(classify.model_input(jnp.asarray(codes), jnp.asarray(books)))
+  assert x.shape == (1, 2, 3, 3, raw.shape[0] * raw.shape[2])
+  np.testing.assert_allclose(x[..., :raw.shape[2]], books[0][codes[..., 0]], atol=1e-6)
+
+
 @pytest.mark.parametrize('name,variant,shape', [
     ('k600', 'rgb', (32, 224, 224, 3)),
     ('k600', 'cr30', (32, 56, 56, 256)),  # codec_cr30: 1/4 of the side, every frame
