@@ -2,7 +2,8 @@
 
 A clip is a camera over a scene cut from the scikit-image photographs (a photo with
 discs of another photo scattered over it, so that no view is too smooth to show the
-camera's motion), with one photo cut-out object in it; its class is a kind of motion, of the camera or of the object.
+camera's motion), with one photo cut-out object in it; its class is a kind of motion,
+of the camera or of the object.
 Every clip has an object and every clip drifts a little, so the class is told by how
 things move, not by what is there. Frame-level videos chain several motions in one
 continuous shot (the camera state carries over), with a label per frame, like the steps
@@ -15,11 +16,11 @@ from scipy import ndimage
 
 from cvision.data import tours
 
-# Camera motions move the whole view; object motions move only the cut-out.
 # Bumped whenever the videos change, so cached splits of older videos are not reused.
 VERSION = 2
 _SCENE_DISCS = 150  # photo discs per scene: a view holds about eight
 
+# Camera motions move the whole view; object motions move only the cut-out.
 MOTIONS = ('pan_left', 'pan_right', 'tilt_up', 'tilt_down', 'zoom_in', 'zoom_out',
            'roll', 'object_across', 'object_bounce', 'object_grow')
 
