@@ -15,7 +15,7 @@ def paper(expected_cr: float, down_blocks: int, codebooks: int, codebook_size: i
   c.model = dict(width=256, down_blocks=down_blocks, enc_res_blocks=3, dec_res_blocks=5,
                  codebooks=codebooks, codebook_size=codebook_size, code_dim=256 // codebooks,
                  temporal_downsamples=temporal_downsamples, res_expand=4, ema_decay=0.99,
-                 dead_threshold=0.1)
+                 dead_threshold=0.1, shortcuts=True)
   c.train = dict(steps=300_000, lr=3e-4, warmup_steps=2000, final_lr_fraction=0.01,
                  weight_decay=0.0, grad_clip=1.0, log_every=100, ckpt_every=2000,
                  preview_every=5000)

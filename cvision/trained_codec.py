@@ -30,10 +30,32 @@ def fingerprint(params, variables) -> str:
   return digest.hexdigest()[:32]
 
 
+def _architecture(model_fields: dict) -> dict:
+  """Every field of the codec, defaults filled in: what its checkpoints depend on."""
+  model = vqvae.VQVAE(**model_fields)
+  return {f.name: getattr(model, f.name) for f in dataclasses.fields(vqvae.VQVAE)
+          if f.name not in ('parent', 'name')}
+
+
 def write_info(workdir: str, config):
-  """Records what `load` needs to rebuild the codec and its train state."""
+  """Records what `load` needs to rebuild the codec and its train state.
+
+  A workdir that already holds another codec (other model fields or clip size) is
+  refused: its checkpoints would be resumed as this one's, silently when the parameter
+  shapes agree (e.g. a changed `shortcuts`).
+  """
   info = dict(model=config.model.to_dict(), train=config.train.to_dict(),
               frames=config.data.frames, size=config.data.size)
+  path = os.path.join(workdir, INFO_FILE)
+  if os.path.exists(path):
+    with open(path) as f:
+      theirs = json.load(f)
+    mine, old = _architecture(info['model']), _architecture(theirs['model'])
+    differ = sorted(k for k in mine if mine[k] != old[k])
+    differ += [k for k in ('frames', 'size') if theirs.get(k) != info[k]]
+    if differ:
+      raise ValueError(f'{workdir} holds another codec ({", ".join(differ)} differ); use '
+                       f'another --workdir, or delete {workdir} to retrain there')
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, INFO_FILE), 'w') as f:
     json.dump(info, f, indent=2)

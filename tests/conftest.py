@@ -14,7 +14,8 @@ from cvision import trained_codec  # pylint: disable=g-import-not-at-top,wrong-i
 from cvision.models import vqvae  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 TINY_MODEL = dict(width=16, down_blocks=2, enc_res_blocks=1, dec_res_blocks=1, codebooks=2,
-                  codebook_size=16, code_dim=4, temporal_downsamples=1, res_expand=2)
+                  codebook_size=16, code_dim=4, temporal_downsamples=1, res_expand=2,
+                  shortcuts=True)
 
 
 def tiny_config(workdir_steps: int = 4) -> ml_collections.ConfigDict:

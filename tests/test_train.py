@@ -1,6 +1,7 @@
 """Training: a killed-and-restarted run equals an uninterrupted one; a step sharded over
 8 simulated CPU devices equals the 1-device step; the NaN guard keeps the checkpoint."""
 import functools
+import json
 
 import jax
 import numpy as np
@@ -79,3 +80,25 @@ def test_mesh_errors_are_clear():
 def test_restore_without_checkpoint_returns_given_state(tmp_path):
   manager = checkpoint.make_manager(str(tmp_path), every=1)
   assert checkpoint.restore_or(manager, {'a': np.zeros(2)})['a'].shape == (2,)
+
+
+def test_codec_workdir_of_another_codec_is_refused(tmp_path):
+  from cvision import trained_codec
+  config = tiny_config()
+  config.model.shortcuts = False
+  trained_codec.write_info(str(tmp_path), config)
+  trained_codec.write_info(str(tmp_path), config)  # the same codec: resumes
+  other = tiny_config()
+  other.model.shortcuts = True  # same parameter shapes, another function
+  with pytest.raises(ValueError, match='shortcuts'):
+    trained_codec.write_info(str(tmp_path), other)
+  # A codec.json written before a field existed compares by the field's default.
+  info = json.loads((tmp_path / 'codec.json').read_text())
+  del info['model']['shortcuts']
+  (tmp_path / 'codec.json').write_text(json.dumps(info))
+  trained_codec.write_info(str(tmp_path), config)
+  bigger = tiny_config()
+  bigger.model.shortcuts = False
+  bigger.data.size *= 2
+  with pytest.raises(ValueError, match='size'):
+    trained_codec.write_info(str(tmp_path), bigger)

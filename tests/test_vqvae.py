@@ -108,3 +108,29 @@ def test_temporal_center_init_damps_off_centre_taps():
   centre = layers.same_padding(4)[0]  # the tap aligned with the output frame
   assert energy.argmax() == centre
   assert (np.delete(energy, centre) < 0.2 * energy[centre]).all()
+
+
+def test_shortcuts_pool_and_repeat_each_colour_apart():
+  x = jax.random.uniform(jax.random.key(0), (1, 4, 8, 8, 3))
+  pooled = x.reshape(1, 4, 4, 2, 4, 2, 3).mean((3, 5))
+  # Down to as many channels as the input has: a per-colour average pool of each block.
+  down = layers.shortcut_down(x, (1, 2, 2), 3)
+  np.testing.assert_allclose(down, pooled, rtol=1e-6)
+  # Up from them: each colour repeated over its block (nearest-neighbour upsampling).
+  up = layers.shortcut_up(pooled, (1, 2, 2), 3)
+  np.testing.assert_allclose(up, jnp.repeat(jnp.repeat(pooled, 2, 2), 2, 3), rtol=1e-6)
+  # Without averaging, up undoes down exactly; odd widths (gcd(16, 24) = 8) keep shapes.
+  same = layers.shortcut_down(x, (2, 2, 2), 24)
+  np.testing.assert_array_equal(layers.shortcut_up(same, (2, 2, 2), 3), x)
+  odd = layers.shortcut_up(jnp.full((1, 2, 4, 4, 16), 0.7), (2, 2, 2), 3)
+  assert odd.shape == (1, 4, 8, 8, 3)
+  np.testing.assert_allclose(odd, 0.7, rtol=1e-6)
+
+
+def test_shortcuts_add_no_parameters():
+  kw = dict(width=16, down_blocks=2, enc_res_blocks=1, dec_res_blocks=1, codebooks=2,
+            codebook_size=16, code_dim=8, temporal_downsamples=1, res_expand=2)
+  video = jnp.ones((1, 4, 16, 16, 3))
+  shapes = [jax.tree.map(jnp.shape, vqvae.VQVAE(**kw, shortcuts=s).init(
+      {'params': jax.random.key(0)}, video)['params']) for s in (False, True)]
+  assert shapes[0] == shapes[1]

@@ -4,6 +4,7 @@ Every convolution here pads time by reflection (CV §E.1): zero padding in time 
 the first and last frames of a clip look different from the middle ones, and the codec
 must give the same codes to a frame whatever the length of the clip it sits in.
 """
+import math
 from typing import Sequence
 
 import flax.linen as nn
@@ -113,13 +114,62 @@ class UpConv3D(nn.Module):
 
 
 class ResBlock3D(nn.Module):
-  """Inverted residual block of CV Table 10: 3x3x3 to `expand * C`, ReLU, 3x3x3 back to C."""
+  """Inverted residual block of CV Table 10: 3x3x3 to `expand * C`, ReLU, 3x3x3 back to C.
+
+  `linear_skip` leaves out the ReLU after the sum (as the residual stacks of the VQ-VAE
+  reference code do), so a linear path runs through the block; the codec's shortcuts
+  need it, a ReLU there would cut every negative value they carry.
+  """
   expand: int = 4
   center_init: bool = False
+  linear_skip: bool = False
 
   @nn.compact
   def __call__(self, x):
     channels = x.shape[-1]
     h = nn.relu(Conv3D(self.expand * channels, center_init=self.center_init)(x))
     h = Conv3D(channels, center_init=self.center_init)(h)
-    return nn.relu(x + h)
+    return x + h if self.linear_skip else nn.relu(x + h)
+
+
+def match_channels(x, channels: int):
+  """Parameter-free map of the last axis to `channels`: average groups, then repeat.
+
+  Neighbouring channels are averaged in groups down to gcd(C, channels), then each is
+  repeated, so an identity-like path exists between any two widths (the shortcuts of
+  DC-AE, Chen et al. 2024).
+  """
+  c = x.shape[-1]
+  g = math.gcd(c, channels)
+  x = x.reshape(*x.shape[:-1], g, c // g).mean(-1)
+  return jnp.repeat(x, channels // g, axis=-1)
+
+
+def _positions_last(x, positions: int):
+  """`[..., P * C]` (space_to_depth's position-major order) -> `[..., C * P]`."""
+  x = x.reshape(*x.shape[:-1], positions, x.shape[-1] // positions)
+  return jnp.swapaxes(x, -1, -2).reshape(*x.shape[:-2], -1)
+
+
+def _positions_first(x, positions: int):
+  """Inverse of `_positions_last`."""
+  x = x.reshape(*x.shape[:-1], x.shape[-1] // positions, positions)
+  return jnp.swapaxes(x, -1, -2).reshape(*x.shape[:-2], -1)
+
+
+def shortcut_down(x, strides: Sequence[int], channels: int):
+  """A down block's shortcut: space-to-depth by `strides`, then `match_channels`.
+
+  The blocks are ordered channel-major first, so the averaging pools neighbouring pixels
+  of one input channel (colours stay apart) rather than the colours of one pixel.
+  """
+  positions = math.prod(strides)
+  return match_channels(_positions_last(space_to_depth(x, strides), positions), channels)
+
+
+def shortcut_up(x, strides: Sequence[int], channels: int):
+  """An up block's shortcut: `match_channels` to `channels * prod(strides)` (channel-major,
+  so each output channel is filled from its own input channels), then depth-to-space."""
+  positions = math.prod(strides)
+  y = _positions_first(match_channels(x, channels * positions), positions)
+  return depth_to_space(y, strides)

@@ -117,17 +117,19 @@ class Encoder(nn.Module):
   temporal_downsamples: int = 0
   res_expand: int = 4
   center_init: bool = True
+  shortcuts: bool = False
 
   @nn.compact
   def __call__(self, video):
     chex.assert_rank(video, 5)
     x = video * 2.0 - 1.0
     for i in range(self.down_blocks):
-      st = 2 if i < self.temporal_downsamples else 1
+      strides = (2 if i < self.temporal_downsamples else 1, 2, 2)
       oc = self.width // 2 ** (self.down_blocks - i - 1)
-      x = nn.relu(layers.Conv3D(oc, (4, 4, 4), (st, 2, 2), self.center_init)(x))
+      y = nn.relu(layers.Conv3D(oc, (4, 4, 4), strides, self.center_init)(x))
+      x = y + layers.shortcut_down(x, strides, oc) if self.shortcuts else y
     for _ in range(self.res_blocks):
-      x = layers.ResBlock3D(self.res_expand, self.center_init)(x)
+      x = layers.ResBlock3D(self.res_expand, self.center_init, self.shortcuts)(x)
     return x
 
 
@@ -140,19 +142,20 @@ class Decoder(nn.Module):
   temporal_upsamples: int = 0
   res_expand: int = 4
   center_init: bool = True
+  shortcuts: bool = False
 
   @nn.compact
   def __call__(self, x):
     x = layers.Conv3D(self.width, (3, 3, 3), center_init=self.center_init)(x)
     for _ in range(self.res_blocks):
-      x = layers.ResBlock3D(self.res_expand, self.center_init)(x)
+      x = layers.ResBlock3D(self.res_expand, self.center_init, self.shortcuts)(x)
     for i in range(self.up_blocks):
       last = i == self.up_blocks - 1
-      st = 2 if i >= self.up_blocks - self.temporal_upsamples else 1
+      strides = (2 if i >= self.up_blocks - self.temporal_upsamples else 1, 2, 2)
       oc = self.channels if last else max(self.width // 2 ** (i + 1), 8)
-      x = layers.UpConv3D(oc, 4, (st, 2, 2), self.center_init)(x)
-      if not last:
-        x = nn.relu(x)
+      y = layers.UpConv3D(oc, 4, strides, self.center_init)(x)
+      y = y if last else nn.relu(y)
+      x = y + layers.shortcut_up(x, strides, oc) if self.shortcuts else y
     return (x + 1.0) / 2.0
 
 
@@ -174,17 +177,18 @@ class VQVAE(nn.Module):
   # Damp off-centre time taps at init (layers._temporal_center): same architecture,
   # several times faster to train on moving video.
   temporal_center_init: bool = True
+  shortcuts: bool = False
 
   def setup(self):
     self.encoder = Encoder(self.width, self.down_blocks, self.enc_res_blocks,
                            self.temporal_downsamples, self.res_expand,
-                           self.temporal_center_init)
+                           self.temporal_center_init, self.shortcuts)
     self.pre_quant = nn.Dense(self.codebooks * self.code_dim)
     self.quantizer = VectorQuantizer(self.codebooks, self.codebook_size, self.code_dim,
                                      self.ema_decay, self.commitment, self.dead_threshold)
     self.decoder = Decoder(self.width, self.down_blocks, self.dec_res_blocks,
                            self.channels, self.temporal_downsamples, self.res_expand,
-                           self.temporal_center_init)
+                           self.temporal_center_init, self.shortcuts)
 
   @property
   def time_factor(self) -> int:

@@ -57,13 +57,13 @@ def init_state(config, model, tx, mesh):
 
 
 def train(config, workdir: str, mesh) -> trained_codec.TrainedCodec:
+  trained_codec.write_info(workdir, config)  # first: refuses another codec's workdir
   model = vqvae.make_vqvae(config.model)
   tx = state_lib.make_optimizer(config.train)
   state, shardings = init_state(config, model, tx, mesh)
   manager = checkpoint.make_manager(workdir, config.train.ckpt_every)
   state = checkpoint.restore_or(manager, state, shardings)
   start = int(state.step)
-  trained_codec.write_info(workdir, config)
   cr = vqvae.compression_rate(
       config.data.frames, config.data.size, config.data.size,
       config.data.frames // model.time_factor, config.data.size // model.space_factor,
