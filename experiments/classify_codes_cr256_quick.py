@@ -4,7 +4,8 @@ python -m cvision.main --config=experiments/classify_codes_cr256_quick.py
 Reconstructions decoded from the same codes (CV Table 6):
 python -m cvision.main --config=experiments/classify_codes_cr256_quick.py:recon
 Variants: `:frames` (frame level), `:recon,frames`.
-Trains the small CR-256 codec into runs/codec_small first if it is not there.
+Trains the small CR-256 codec (codec_quick.py:small_2000) into runs/codec_small_2000
+first if it is not there.
 """
 from cvision import classify_configs
 

@@ -4,7 +4,8 @@ Encoder: `down_blocks` strided 4x4x4 convs (E_s) then `enc_res_blocks` inverted 
 blocks (E_c); the `width` (V_e) channels are projected to `codebooks` groups of `code_dim`
 and each group is snapped to the nearest of `codebook_size` entries (EMA codebooks, with
 dead entries restarted from the batch). Decoder: `dec_res_blocks` residual blocks (D_c)
-then `down_blocks` transposed convs back to pixels.
+then `down_blocks` transposed convs back to pixels. With `shortcuts`, each strided block
+also passes its input through a parameter-free space-to-depth (layers.shortcut_down/up).
 """
 import math
 from typing import Any
@@ -177,6 +178,8 @@ class VQVAE(nn.Module):
   # Damp off-centre time taps at init (layers._temporal_center): same architecture,
   # several times faster to train on moving video.
   temporal_center_init: bool = True
+  # Parameter-free space-to-channel shortcuts around the strided blocks (DC-AE, Chen et
+  # al. 2024) and no ReLU after the residual sums: same parameters, learns much faster.
   shortcuts: bool = False
 
   def setup(self):

@@ -119,9 +119,8 @@ def pipeline_rates(codec, clips: np.ndarray, folder: str, batch: int, repeats: i
 
 
 def run(config, workdir: str, mesh):
-  del mesh
   b = config.benchmark
-  codec = classify.ensure_codec(config, workdir, mesh=None)
+  codec = classify.ensure_codec(config, workdir, mesh)
   scenes = actions.Scenes(seed=b.seed, size=codec.size)
   clips = np.stack([scenes.clip(i, b.frames)[0] for i in range(b.clips)])
   labels = jnp.asarray(np.arange(b.batch_size) % len(actions.MOTIONS))
