@@ -145,15 +145,13 @@ def match_channels(x, channels: int):
   return jnp.repeat(x, channels // g, axis=-1)
 
 
-def _positions_last(x, positions: int):
-  """`[..., P * C]` (space_to_depth's position-major order) -> `[..., C * P]`."""
-  x = x.reshape(*x.shape[:-1], positions, x.shape[-1] // positions)
-  return jnp.swapaxes(x, -1, -2).reshape(*x.shape[:-2], -1)
+def _transpose_channels(x, rows: int):
+  """Reads the last axis as a `rows x (C / rows)` matrix and transposes it.
 
-
-def _positions_first(x, positions: int):
-  """Inverse of `_positions_last`."""
-  x = x.reshape(*x.shape[:-1], x.shape[-1] // positions, positions)
+  With `rows` = positions this turns space_to_depth's position-major channels into
+  channel-major ones; with `rows` = C / positions it turns them back.
+  """
+  x = x.reshape(*x.shape[:-1], rows, x.shape[-1] // rows)
   return jnp.swapaxes(x, -1, -2).reshape(*x.shape[:-2], -1)
 
 
@@ -164,12 +162,13 @@ def shortcut_down(x, strides: Sequence[int], channels: int):
   of one input channel (colours stay apart) rather than the colours of one pixel.
   """
   positions = math.prod(strides)
-  return match_channels(_positions_last(space_to_depth(x, strides), positions), channels)
+  return match_channels(_transpose_channels(space_to_depth(x, strides), positions),
+                        channels)
 
 
 def shortcut_up(x, strides: Sequence[int], channels: int):
   """An up block's shortcut: `match_channels` to `channels * prod(strides)` (channel-major,
   so each output channel is filled from its own input channels), then depth-to-space."""
   positions = math.prod(strides)
-  y = _positions_first(match_channels(x, channels * positions), positions)
+  y = _transpose_channels(match_channels(x, channels * positions), channels)
   return depth_to_space(y, strides)
