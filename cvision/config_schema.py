@@ -39,7 +39,7 @@ FIELDS = {
                'frame_stride', 'skip_existing', 'num_tours', 'tour_seconds', 'tour_seed'},
     'decode': {'codec_workdir', 'store', 'videos', 'start', 'stop'},
     'benchmark': {'codec_workdir', 'videos', 'frames', 'repeats', 'crf', 'epochs', 'clips',
-                  'batch_size', 'seed', 'memory_sizes'},
+                  'batch_size', 'seed', 'memory_sizes', 'probe_frames'},
 }
 
 

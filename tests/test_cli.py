@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import conftest
 from cvision import config_schema, main
 from cvision.trainers import encode
 
@@ -24,7 +25,7 @@ def test_config_loads_and_documents_its_command(path):
 
 
 def _cli(*args, cwd):
-  env = dict(os.environ, PYTHONPATH=ROOT, XLA_FLAGS='')
+  env = dict(os.environ, PYTHONPATH=ROOT, XLA_FLAGS=conftest.FAST_COMPILE)  # one device
   return subprocess.run([sys.executable, '-m', 'cvision.main', *args], cwd=cwd, env=env,
                         capture_output=True, text=True, timeout=600)
 
@@ -124,7 +125,8 @@ def test_pastfuture_benchmark_from_cli(codec_workdir, tmp_path):
   result = _cli(f'--config={config}', f'--workdir={tmp_path}',
                 f'--config.codec.workdir={codec_workdir}', '--config.data.tour_seconds=12',
                 '--config.data.chunk_seconds=2', '--config.task.chunks_per_update=2',
-                '--config.benchmark.epochs=1', cwd=tmp_path)
+                '--config.benchmark.epochs=1', '--config.benchmark.probe_frames=24',
+                cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-3000:]
   text = (tmp_path / 'benchmark.md').read_text()
   assert '| raw RGB | 14,745,600 |' in text  # 300 frames of 128x128x3

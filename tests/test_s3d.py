@@ -66,15 +66,16 @@ def test_impossible_factors_are_refused():
 def test_small_clip_runs_per_frame_and_self_gated():
   model = s3d.S3D(classes=5, per_frame=True, gating=True)
   x = jax.random.normal(jax.random.key(0), (2, 16, 32, 32, 3))
-  variables = model.init(jax.random.key(1), x)
-  plain = s3d.S3D(classes=5, per_frame=True).init(jax.random.key(1), x)
+  variables = jax.jit(model.init)(jax.random.key(1), x)  # one compile, not one per op
+  plain = jax.eval_shape(s3d.S3D(classes=5, per_frame=True).init, jax.random.key(1), x)
   assert (sum(p.size for p in jax.tree.leaves(variables['params']))
           > sum(p.size for p in jax.tree.leaves(plain['params'])))
-  logits, _ = model.apply(variables, x)
+  logits, _ = jax.jit(model.apply)(variables, x)
   assert logits.shape == (2, 2, 5)  # one row per 8 frames
   assert np.all(np.isfinite(logits))
-  (logits, _), updates = model.apply(variables, x, train=True, mutable=['batch_stats'],
-                                     rngs={'dropout': jax.random.key(2)})
+  (logits, _), updates = jax.jit(lambda v, x, rng: model.apply(
+      v, x, train=True, mutable=['batch_stats'], rngs={'dropout': rng}))(
+          variables, x, jax.random.key(2))
   assert logits.shape == (2, 2, 5)
   moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), updates['batch_stats'],
                        variables['batch_stats'])

@@ -21,8 +21,6 @@ from cvision.data import codes_store, tour_codes, tours as tours_lib
 from cvision.evaluators import classic_codecs
 from cvision.trainers import encode, pastfuture
 
-PROBE_FRAMES = 250  # 10 s: enough to compare the codec's quality with x264's
-
 
 def peak_rss_gb() -> float:
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
@@ -79,7 +77,7 @@ def run(config, workdir: str, mesh):
   rss['codec ready'] = peak_rss_gb()
   seed = tour_codes.SPLIT_SEEDS['train'] + config.data.get('seed_offset', 0)
   tour = tours_lib.Tour(seed=seed, size=codec.size)
-  crf = matched_crf(codec, tour.frames(0, PROBE_FRAMES))
+  crf = matched_crf(codec, tour.frames(0, config.benchmark.probe_frames))
   logging.info('x264 at the codec quality: %s', crf)
 
   # Render once: the frames of the first tour go to the codes store and to x264 together.
