@@ -24,5 +24,6 @@ def get_config(arg=None):
                  weight_decay=1e-4, grad_clip=1.0)
   # probe_frames: frames on which x264's CRF is matched to the codec's PSNR (10 s).
   c.benchmark = dict(epochs=2, probe_frames=250)
-  c.mesh = (('data', -1),)
+  # One tour: the batch of 1 is not split; other devices hold copies.
+  c.mesh = (('data', 1), ('model', -1))
   return c

@@ -75,6 +75,10 @@ def test_mesh_errors_are_clear():
     sharding.make_mesh((('data', 3), ('model', -1)), jax.devices())
   mesh = sharding.make_mesh((('data', 4), ('model', 2)), jax.devices())
   assert mesh.shape == {'data': 4, 'model': 2}
+  with pytest.raises(ValueError, match="batch of 6 does not split over the mesh's 4-way"):
+    sharding.put_batch({'x': np.zeros((6, 3))}, mesh)
+  single = sharding.make_mesh((('data', 1), ('model', -1)), jax.devices())
+  assert sharding.put_batch({'x': np.zeros((1, 3))}, single)['x'].shape == (1, 3)
 
 
 def test_restore_without_checkpoint_returns_given_state(tmp_path):

@@ -64,5 +64,12 @@ def host_batch_slice(global_batch: int) -> slice:
 def put_batch(batch, mesh: Mesh):
   """Host-local numpy batch -> global jax.Array sharded over `data`."""
   sharding = batch_sharding(mesh)
+  ways = mesh.shape['data']
+  for rows in {np.shape(x)[0] * jax.process_count() for x in jax.tree.leaves(batch)}:
+    if rows % ways:
+      raise ValueError(
+          f"a batch of {rows} does not split over the mesh's {ways}-way 'data' axis: make "
+          f"the config's batch a multiple of {ways}, or give the data axis fewer devices "
+          f"(e.g. --config.mesh=\"(('data', 1), ('model', -1))\")")
   return jax.tree.map(
       lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), batch)
