@@ -30,7 +30,7 @@ FIELDS = {
     'codec': {'workdir', 'config', 'store'},
     'input': {'kind'},
     'task': {'memories', 'crop', 'queries_per_update', 'batch_tours', 'chunks_per_update',
-             'eval_queries', 'chunk_jitter'},
+             'eval_queries', 'chunk_jitter', 'train_chunks', 'window_updates'},
     'train': {'steps', 'lr', 'warmup_steps', 'final_lr_fraction', 'weight_decay', 'grad_clip',
               'log_every', 'ckpt_every', 'preview_every', 'ms_ssim_weight', 'mse_weight'},
     'eval': {'videos', 'frames', 'after_training', 'classic_codecs', 'codec_workdir',

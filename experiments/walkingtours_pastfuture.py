@@ -7,8 +7,8 @@ none, encodes 2-minute tours at 25 fps (24 train, 2 val, 6 test; 24 chunks of 5 
 into a codes store, trains and tests the three memories, and prints the table.
 Variants (`--config=experiments/walkingtours_pastfuture.py:<arg>`, workdir
 runs/walkingtours_pastfuture_<arg>; they share the default run's codec):
-  30min   the paper's 30-minute tours (360 chunks)
-  60min   one-hour tours (720 chunks)
+  30min   the paper's 30-minute tours (360 chunks; trained on 2-minute windows first)
+  60min   one-hour tours (720 chunks; likewise)
   minutes=N  tours of N minutes
   smoke   seconds-long tours and 2 updates, for tests
 Real videos: --config.data.source=/path/with/train,val,test/subfolders
@@ -26,8 +26,9 @@ def get_config(arg=None):
                 chunk_seconds=5.0, store='', window=128, seed_offset=0, frame_stride=1,
                 open_world=False)
   c.task = dict(memories=('slot', 'lstm', 'none'), crop=7, queries_per_update=24,
-                batch_tours=4, chunks_per_update=0, eval_queries=64, chunk_jitter=True)
-  c.model = dict(width=32, features=128, time_pool=8, grid=2, layers=2, heads=4)
+                batch_tours=4, chunks_per_update=0, eval_queries=64, chunk_jitter=True,
+                train_chunks=0, window_updates=0)
+  c.model = dict(width=32, features=128, time_pool=8, grid=2, layers=2, heads=4, top_k=0)
   c.train = dict(steps=300, lr=2e-3, warmup_steps=10, final_lr_fraction=0.05,
                  weight_decay=1e-4, grad_clip=1.0, log_every=10, ckpt_every=25)
   c.mesh = (('data', -1),)
@@ -43,7 +44,12 @@ def get_config(arg=None):
     c.data.update(num_train=3, num_val=1, num_test=2, tour_seconds=60.0 * minutes,
                   open_world=True)
     c.task.update(batch_tours=4, chunks_per_update=24)
-    c.train.update(steps=600, ckpt_every=60)
+    # A curriculum: 400 updates on 2-minute windows of the tours (where chunks are
+    # matched quickly), then 400 on whole tours (hundreds of slots to tell apart); each
+    # query reads its 4 best-matching slots, so the read does not drown in a long memory.
+    c.task.update(train_chunks=24, window_updates=400)
+    c.model.update(top_k=4)
+    c.train.update(steps=800, ckpt_every=50)
   elif arg == 'smoke':
     c.codec.config = 'experiments/codec_quick.py:small'
     c.data.update(num_train=2, num_val=1, num_test=1, tour_seconds=12.0, chunk_seconds=2.0)

@@ -110,6 +110,47 @@ def test_lanes_walk_their_sub_tours_in_order_from_staggered_starts():
     np.testing.assert_array_equal(value, again.segment(2, 5)[1][key])
 
 
+def test_windows_cut_short_sub_tours_from_anywhere_then_whole_tours_follow():
+  schedule = _schedule(lanes=2, chunks=40, per_update=6, window=6, window_updates=12)
+  firsts = set()
+  for lane in range(2):
+    for j in range(12):
+      sub = schedule.sub_tour(lane, j)
+      assert sub.length == 6 and 0 <= sub.first_chunk <= 34
+      firsts.add(sub.first_chunk)
+      _, part = schedule.segment(lane, j)  # one update per window: all of it, memory reset
+      assert bool(part['reset']) and list(part['t']) == list(range(6))
+      assert np.all(part['query_t'] < 6)
+    sub, part = schedule.segment(lane, 12)  # the curriculum's second part: whole tours
+    assert sub.first_chunk <= 20 and sub.length == 40 - sub.first_chunk
+    assert bool(part['reset']) and list(part['t']) == list(range(6))
+    assert not schedule.segment(lane, 13)[1]['reset']  # a whole tour spans updates
+  assert min(firsts) < 10 and max(firsts) > 24  # early and late windows alike
+  again = _schedule(lanes=2, chunks=40, per_update=6, window=6, window_updates=12)
+  for key, value in again.segment(1, 13)[1].items():  # a resumed run sees the same data
+    np.testing.assert_array_equal(value, schedule.segment(1, 13)[1][key])
+  with pytest.raises(ValueError, match='task.train_chunks'):
+    _schedule(chunks=10, window=11)
+
+
+def test_top_k_reads_only_the_best_matches():
+  """With top_k = k, reading a long memory equals reading its k best matches alone."""
+  rng = np.random.default_rng(0)
+  query = rng.normal(size=(1, 1, 1, 16)).astype(np.float32)  # [B, K, Q, d]
+  near = query[0, 0] + 0.05 * rng.normal(size=(2, 16)).astype(np.float32)
+  far = rng.normal(size=(30, 16)).astype(np.float32)
+  memory = jnp.asarray(np.concatenate([far[:10], near, far[10:]])[None])  # [1, 32, d]
+  attention = pastfuture.CrossAttention(heads=2, top_k=2)
+  params = attention.init(jax.random.key(0), query, memory, jnp.ones((1, 1, 32), bool))
+  read = attention.apply(params, query, memory, jnp.ones((1, 1, 32), bool))
+  best = pastfuture.CrossAttention(heads=2).apply(params, query, jnp.asarray(near[None]),
+                                                  jnp.ones((1, 1, 2), bool))
+  everything = pastfuture.CrossAttention(heads=2).apply(params, query, memory,
+                                                        jnp.ones((1, 1, 32), bool))
+  np.testing.assert_allclose(read, best, rtol=1e-5, atol=1e-6)
+  assert not np.allclose(read, everything, atol=1e-3)  # the other 30 did count before
+
+
 def test_memories_shapes_and_growth():
   vec = jnp.ones((3, SMALL['features']))
   queries = jnp.ones((3, 5, SMALL['features']))

@@ -112,14 +112,22 @@ class LaneSchedule:
   the model started. (Measured, 300 updates of the default run: forcing every training
   query off its stored crop left the slot memory at 76% on the test tours, where it
   reaches 93% otherwise; evaluation always uses a different crop.)
+  With `window` > 0, the sub-tours that start before update `window_updates` are
+  instead `window` chunks from anywhere in a tour (a curriculum for long tours: see
+  `Training` in the trainer); later ones are as above.
   Everything is a function of (seed, lane, update), so a resumed run sees the same data.
   """
 
   def __init__(self, *, seed: int, lanes: int, tours: int, chunks: int, per_update: int,
-               chunk_len: int, jitter: bool, code_size: int, crop: int, queries: int):
+               chunk_len: int, jitter: bool, code_size: int, crop: int, queries: int,
+               window: int = 0, window_updates: int = 0):
     if not 0 < crop <= code_size:
       raise ValueError(f'task.crop {crop} must be in [1, {code_size}] (the code grid side)')
+    if not 0 <= window <= chunks:
+      raise ValueError(f'task.train_chunks {window} must be in [0, {chunks}] (the chunks of '
+                       f'the shortest training tour; 0: whole tours)')
     self.seed, self.lanes, self.tours, self.chunks = seed, lanes, tours, chunks
+    self.window, self.window_updates = window, window_updates
     self.per_update = min(per_update or chunks, chunks)
     self.chunk_len, self.jitter = chunk_len, jitter
     self.code_size, self.crop, self.queries = code_size, crop, queries
@@ -127,23 +135,33 @@ class LaneSchedule:
 
   def sub_tour(self, lane: int, j: int) -> SubTour:
     rng = np.random.default_rng([self.seed, lane, j])
-    if j == 0 and self.per_update < self.chunks:
+    windowed = self.window and self._start(lane, j) < self.window_updates
+    if windowed:
+      first = int(rng.integers(0, self.chunks - self.window + 1))
+    elif j == 0 and self.per_update < self.chunks:
       first = lane * self.chunks // self.lanes  # lanes spread over the tour
     else:
       first = int(rng.integers(0, self.chunks // 2 + 1))
-    length = self.chunks - first
+    length = self.window if windowed else self.chunks - first
     return SubTour(
         tour=int(rng.integers(self.tours)),
         frame_offset=int(rng.integers(self.chunk_len)) if self.jitter else 0,
         first_chunk=first, length=length,
         chunk_offset=rng.integers(0, self.code_size - self.crop + 1, size=(length, 2)))
 
+  def _start(self, lane: int, j: int) -> int:
+    """The update at which a lane's sub-tour `j` starts."""
+    starts = self._starts[lane]
+    while len(starts) <= j:  # each sub_tour call here needs only starts already known
+      length = self.sub_tour(lane, len(starts) - 1).length
+      starts.append(starts[-1] + -(-length // self.per_update))
+    return starts[j]
+
   def _locate(self, lane: int, update: int) -> tuple[int, int]:
     """(sub-tour, its update) of a lane's `update`."""
     starts = self._starts[lane]
     while starts[-1] <= update:
-      length = self.sub_tour(lane, len(starts) - 1).length
-      starts.append(starts[-1] + -(-length // self.per_update))
+      self._start(lane, len(starts))
     j = int(np.searchsorted(starts, update, side='right')) - 1
     return j, update - starts[j]
 

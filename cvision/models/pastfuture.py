@@ -87,6 +87,7 @@ class CrossAttention(nn.Module):
   which a linear read-out can use (and `none`, with an empty memory, reads only it).
   """
   heads: int
+  top_k: int = 0  # > 0: each query reads only its k best-matching memory elements
   sharpness: float = 10.0
   sink_cosine: float = 0.8  # initial score of the "nothing matches" slot, as a cosine
 
@@ -111,6 +112,9 @@ class CrossAttention(nn.Module):
                          jnp.einsum('bkqhd,bshd->bkhqs', q, fixed_k))
     scores = scores * sharpness[:, None, None]
     scores = jnp.where(mask[:, :, None, None, :], scores, jnp.finfo(scores.dtype).min)
+    if self.top_k and scores.shape[-1] > self.top_k:
+      kth = jax.lax.stop_gradient(jax.lax.top_k(scores, self.top_k)[0][..., -1:])
+      scores = jnp.where(scores >= kth, scores, jnp.finfo(scores.dtype).min)
     sink = jnp.broadcast_to(sink_score[:, None, None], scores.shape[:-1] + (1,))
     weights = jax.nn.softmax(jnp.concatenate([sink, scores], -1), axis=-1)
     to_memory = weights[..., 1:]
@@ -132,6 +136,7 @@ class CrossAttentionCore(nn.Module):
   """
   layers: int = 2
   heads: int = 4
+  top_k: int = 0
 
   @nn.compact
   def __call__(self, queries, memory, mask, live=None):
@@ -140,7 +145,8 @@ class CrossAttentionCore(nn.Module):
     memory = norm(memory)
     x = queries
     for _ in range(self.layers):
-      x = x + CrossAttention(self.heads)(nn.LayerNorm()(x), memory, mask, live, fixed)
+      x = x + CrossAttention(self.heads, self.top_k)(nn.LayerNorm()(x), memory, mask, live,
+                                                     fixed)
       d = x.shape[-1]
       x = x + nn.Dense(d)(nn.gelu(nn.Dense(4 * d)(nn.LayerNorm()(x))))
     return nn.LayerNorm()(x)
@@ -160,12 +166,13 @@ class PastFuture(nn.Module):
   grid: int = 2
   layers: int = 2
   heads: int = 4
+  top_k: int = 0
 
   def setup(self):
     if self.memory not in MEMORIES:
       raise ValueError(f'model.memory must be one of {MEMORIES}, got {self.memory!r}')
     self.adapter = Adapter(self.width, self.features, self.time_pool, self.grid)
-    self.core = CrossAttentionCore(self.layers, self.heads)
+    self.core = CrossAttentionCore(self.layers, self.heads, self.top_k)
     self.predictor = nn.Dense(1)
     if self.memory == 'lstm':
       self.lstm = nn.OptimizedLSTMCell(self.features)

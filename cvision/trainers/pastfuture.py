@@ -124,7 +124,11 @@ class Training:
   Update u takes the next `task.chunks_per_update` steps (0: a whole tour) of each of
   `task.batch_tours` lanes (see `tour_codes.LaneSchedule`). With `task.chunk_jitter` a
   sub-tour cuts its tour into chunks from a random first code frame (one chunk fewer),
-  so the chunks seen in training differ from one pass to the next. The lane memories
+  so the chunks seen in training differ from one pass to the next. With
+  `task.train_chunks` > 0 the sub-tours of the first `task.window_updates` updates are
+  that many chunks from anywhere in a tour: a curriculum for long tours, where a model
+  trained on whole tours from the start did not learn to match chunks at all (the model
+  has no parameter per slot, so the same one then reads whole tours). The lane memories
   are part of the checkpoint, so a resumed run continues exactly where it stopped.
   """
 
@@ -140,10 +144,13 @@ class Training:
     self.schedule = tour_codes.LaneSchedule(
         seed=config.seed, lanes=lanes, tours=len(chunked), chunks=self.chunks,
         per_update=task.chunks_per_update, chunk_len=self.chunk_len, jitter=jitter,
-        code_size=chunked[0].shape[2], crop=task.crop, queries=task.queries_per_update)
+        code_size=chunked[0].shape[2], crop=task.crop, queries=task.queries_per_update,
+        window=task.get('train_chunks', 0), window_updates=task.get('window_updates', 0))
     self.updates_per_tour = -(-self.chunks // self.schedule.per_update)
     self.lanes = range(lanes)[sharding.host_batch_slice(lanes)]  # this host's lanes
-    self.model = pastfuture.make_model(config.model, memory_name, self.chunks)
+    windows_only = self.schedule.window and task.window_updates >= config.train.steps
+    self.model = pastfuture.make_model(config.model, memory_name,
+                                       self.schedule.window if windows_only else self.chunks)
     tx = state_lib.make_optimizer(config.train)
     crop = task.crop
     sample = pastfuture.code_embeddings(jnp.asarray(chunked[0][:1, :, :crop, :crop]), codebooks)
@@ -201,9 +208,11 @@ def train_memory(config, memory_name, tours, codebooks, workdir, mesh):
   step = saved = int(training.state.step)
   history = []
   logging.info('%s memory: %d updates of %d lanes x %d steps x %d queries (a tour is %d '
-               'chunks); from update %d', memory_name, config.train.steps,
-               config.task.batch_tours, training.schedule.per_update,
-               config.task.queries_per_update, training.chunks, step)
+               'chunks; the first %d updates on windows of %d); from update %d',
+               memory_name, config.train.steps, config.task.batch_tours,
+               training.schedule.per_update, config.task.queries_per_update, training.chunks,
+               training.schedule.window_updates if training.schedule.window else 0,
+               training.schedule.window, step)
   for stats in training.updates(step, config.train.steps):
     step += 1
     loop.check_finite(step, stats)
