@@ -127,7 +127,8 @@ class LaneSchedule:
       raise ValueError(f'task.train_chunks {window} must be in [0, {chunks}] (the chunks of '
                        f'the shortest training tour; 0: whole tours)')
     self.seed, self.lanes, self.tours, self.chunks = seed, lanes, tours, chunks
-    self.window, self.window_updates = window, window_updates
+    self.window = window
+    self.window_updates = window_updates if window else 0  # 0: no window sub-tours
     self.per_update = min(per_update or chunks, chunks)
     self.chunk_len, self.jitter = chunk_len, jitter
     self.code_size, self.crop, self.queries = code_size, crop, queries
@@ -135,7 +136,7 @@ class LaneSchedule:
 
   def sub_tour(self, lane: int, j: int) -> SubTour:
     rng = np.random.default_rng([self.seed, lane, j])
-    windowed = self.window and self._start(lane, j) < self.window_updates
+    windowed = self.window_updates and self._start(lane, j) < self.window_updates
     if windowed:
       first = int(rng.integers(0, self.chunks - self.window + 1))
     elif j == 0 and self.per_update < self.chunks:

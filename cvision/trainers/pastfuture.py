@@ -148,7 +148,7 @@ class Training:
         window=task.get('train_chunks', 0), window_updates=task.get('window_updates', 0))
     self.updates_per_tour = -(-self.chunks // self.schedule.per_update)
     self.lanes = range(lanes)[sharding.host_batch_slice(lanes)]  # this host's lanes
-    windows_only = self.schedule.window and task.window_updates >= config.train.steps
+    windows_only = self.schedule.window_updates >= config.train.steps
     self.model = pastfuture.make_model(config.model, memory_name,
                                        self.schedule.window if windows_only else self.chunks)
     tx = state_lib.make_optimizer(config.train)
@@ -211,8 +211,7 @@ def train_memory(config, memory_name, tours, codebooks, workdir, mesh):
                'chunks; the first %d updates on windows of %d); from update %d',
                memory_name, config.train.steps, config.task.batch_tours,
                training.schedule.per_update, config.task.queries_per_update, training.chunks,
-               training.schedule.window_updates if training.schedule.window else 0,
-               training.schedule.window, step)
+               training.schedule.window_updates, training.schedule.window, step)
   for stats in training.updates(step, config.train.steps):
     step += 1
     loop.check_finite(step, stats)
