@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from cvision import atomic_files
 from cvision.models import vqvae
 from cvision.train_lib import checkpoint, state as state_lib
 
@@ -57,8 +58,19 @@ def write_info(workdir: str, config):
       raise ValueError(f'{workdir} holds another codec ({", ".join(differ)} differ); use '
                        f'another --workdir, or delete {workdir} to retrain there')
   os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, INFO_FILE), 'w') as f:
-    json.dump(info, f, indent=2)
+  atomic_files.write_json(path, info, indent=2)
+
+
+def unfinished(workdir: str):
+  """(checkpoint step, planned steps) of a codec whose training stopped part way (a
+  killed run, or one still running); None when it finished or was never started."""
+  path = os.path.join(workdir, INFO_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    planned = json.load(f)['train']['steps']
+  step = checkpoint.latest_step(workdir) or 0
+  return (step, planned) if step < planned else None
 
 
 @dataclasses.dataclass

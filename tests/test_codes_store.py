@@ -8,6 +8,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from cvision import atomic_files
 from cvision.data import codes_store, tours
 from cvision.trainers import encode
 
@@ -72,6 +73,23 @@ def test_killed_write_leaves_nothing_visible(tmp_path, tiny_codec):
     writer.append(np.full((4, 8, 8, 2), 2, np.int32))
   files = os.listdir(tmp_path / 'codes' / 'videos' / 'v')
   assert len([f for f in files if f.startswith('chunk-')]) == 1
+
+
+def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path):
+  path = tmp_path / 'results.json'
+  atomic_files.write_json(str(path), {'a': 1})
+  with pytest.raises(RuntimeError):
+    with atomic_files.replacing(str(path), '.json') as tmp:
+      with open(tmp, 'w') as f:
+        f.write('{"a": 2, "half')
+      raise RuntimeError('killed mid-write')
+  assert json.loads(path.read_text()) == {'a': 1}
+  assert os.listdir(tmp_path) == ['results.json']
+  with atomic_files.replacing(str(path)) as tmp:
+    with open(tmp, 'w') as f:
+      f.write('{"a": 3}')
+  assert json.loads(path.read_text()) == {'a': 3}
+  assert os.listdir(tmp_path) == ['results.json']
 
 
 def test_other_codec_is_refused(tmp_path, tiny_codec):

@@ -1,9 +1,11 @@
-"""Training: a killed-and-restarted run equals an uninterrupted one; a step sharded over
-8 simulated CPU devices equals the 1-device step; the NaN guard keeps the checkpoint."""
+"""Training: a killed-and-restarted run equals an uninterrupted one (also when a later
+stage finishes it); a step sharded over 8 simulated CPU devices equals the 1-device step;
+the NaN guard keeps the checkpoint."""
 import functools
 import json
 
 import jax
+import ml_collections
 import numpy as np
 import pytest
 from conftest import tiny_config
@@ -11,7 +13,7 @@ from conftest import tiny_config
 from cvision.data import pipeline
 from cvision.models import vqvae
 from cvision.train_lib import checkpoint, loop, sharding, state as state_lib
-from cvision.trainers import codec
+from cvision.trainers import codec, encode
 
 
 def _leaves(tree):
@@ -34,7 +36,17 @@ def test_killed_run_resumes_to_same_parameters(tmp_path, monkeypatch):
   with pytest.raises(KeyboardInterrupt):
     codec.train(config, str(tmp_path / 'killed'), mesh)
   monkeypatch.setattr(loop, 'check_finite', real_check)
-  resumed = codec.train(config, str(tmp_path / 'killed'), mesh)
+  # A later stage that needs this codec finishes its training instead of using it half
+  # trained, given the codec's config; without one it says what is wrong.
+  # (The step-2 checkpoint is written asynchronously, so the kill may have beaten it.)
+  killed = ml_collections.ConfigDict(dict(codec_workdir=str(tmp_path / 'killed')))
+  with pytest.raises(ValueError, match=r'stopped at step [12] of 4'):
+    encode.ensure_codec(killed, mesh)
+  experiment = tmp_path / 'tiny_codec.py'
+  experiment.write_text('from conftest import tiny_config\n\n\n'
+                        'def get_config(arg=None):\n  return tiny_config(workdir_steps=4)\n')
+  killed.codec_config = str(experiment)
+  resumed = encode.ensure_codec(killed, mesh)
   assert resumed.step == straight.step == 4
   for a, b in zip(_leaves((straight.params, straight.variables)),
                   _leaves((resumed.params, resumed.variables))):

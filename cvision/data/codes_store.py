@@ -21,19 +21,14 @@ import uuid
 import numpy as np
 import tensorflow as tf
 
+from cvision import atomic_files
+
 FORMAT = 'cvision-codes/1'
 gfile = tf.io.gfile
 
 
 class CodesStoreError(ValueError):
   """A store that cannot be used as asked: wrong codec, missing video, corrupt chunk."""
-
-
-def _write_atomic(path: str, data: bytes):
-  tmp = f'{path}.tmp-{uuid.uuid4().hex[:8]}'
-  with gfile.GFile(tmp, 'wb') as f:
-    f.write(data)
-  gfile.rename(tmp, path, overwrite=True)
 
 
 def _read_json(path: str) -> dict:
@@ -65,7 +60,7 @@ class CodesStore:
         raise CodesStoreError('creating a codes store needs the codec info')
       gfile.makedirs(os.path.join(path, 'videos'))
       manifest = dict(format=FORMAT, codec=codec_info)
-      _write_atomic(manifest_path, json.dumps(manifest, indent=1).encode())
+      atomic_files.write_json(manifest_path, manifest)
       return cls(path, manifest)
     manifest = _read_json(manifest_path)
     if manifest.get('format') != FORMAT:
@@ -208,7 +203,7 @@ class VideoWriter:
                   code_shape=self.code_shape, chunks=self.chunks,
                   fingerprint=self.store.codec['fingerprint'])
     folder = self.store._video_dir(self.vid)  # pylint: disable=protected-access
-    _write_atomic(os.path.join(folder, 'video.json'), json.dumps(record, indent=1).encode())
+    atomic_files.write_json(os.path.join(folder, 'video.json'), record)
     # Only now are older attempts unreferenced: remove their chunks.
     for name in gfile.listdir(folder):
       if name.startswith('chunk-') and f'-{self.token}-' not in name:

@@ -25,6 +25,7 @@ import os
 import numpy as np
 from absl import logging
 
+from cvision import atomic_files
 from cvision.data import actions, video_io
 from cvision.train_lib import loop
 
@@ -58,12 +59,11 @@ def load_split(data_config, split: str, cache_dir: str) -> LabeledVideos:
   if len(data.ids) == 0:
     raise ValueError(f'the {split} split of {data_config.source!r} has no videos')
   os.makedirs(cache_dir, exist_ok=True)
-  tmp = path + '.tmp.npz'
-  np.savez(tmp, ids=np.asarray(data.ids), videos=data.videos, labels=data.labels,
-           classes=np.asarray(data.classes))
-  os.replace(tmp, path)
-  with open(os.path.join(cache_dir, f'{split}-{key}.json'), 'w') as f:
-    f.write(settings)  # what the cached file holds, for people
+  with atomic_files.replacing(path, '.npz') as tmp:
+    np.savez(tmp, ids=np.asarray(data.ids), videos=data.videos, labels=data.labels,
+             classes=np.asarray(data.classes))
+  # What the cached file holds, for people.
+  atomic_files.write_text(os.path.join(cache_dir, f'{split}-{key}.json'), settings)
   return data
 
 

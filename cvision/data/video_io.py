@@ -12,6 +12,8 @@ import av
 import numpy as np
 from PIL import Image
 
+from cvision import atomic_files
+
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg', '.mpeg')
 
 
@@ -105,8 +107,7 @@ def resize_and_crop(frame: np.ndarray, size: int, crop_offset=None) -> np.ndarra
 
 def write_video(path: str, frames: np.ndarray, fps: float = 25.0, crf: int = 12):
   """Writes uint8 `[T, H, W, 3]` frames as H.264 mp4, atomically (tmp file then rename)."""
-  tmp = f'{path}.tmp-{os.getpid()}.mp4'
-  with av.open(tmp, mode='w') as container:
+  with atomic_files.replacing(path, '.mp4') as tmp, av.open(tmp, mode='w') as container:
     stream = container.add_stream('libx264', rate=int(round(fps)))
     stream.width, stream.height = frames.shape[2], frames.shape[1]
     stream.pix_fmt = 'yuv420p'
@@ -116,7 +117,6 @@ def write_video(path: str, frames: np.ndarray, fps: float = 25.0, crf: int = 12)
         container.mux(packet)
     for packet in stream.encode():
       container.mux(packet)
-  os.replace(tmp, path)
 
 
 def _open(path: str):

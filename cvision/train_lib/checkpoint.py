@@ -5,6 +5,8 @@ import os
 import jax
 import orbax.checkpoint as ocp
 
+from cvision import atomic_files
+
 
 def make_manager(workdir: str, every: int, keep: int = 2) -> ocp.CheckpointManager:
   directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
@@ -27,6 +29,14 @@ def restore_or(manager: ocp.CheckpointManager, state, shardings=None):
 
 def save(manager: ocp.CheckpointManager, step: int, state, force: bool = False) -> bool:
   return manager.save(step, args=ocp.args.StandardSave(state), force=force)
+
+
+def latest_step(workdir: str):
+  """The newest checkpoint's step in `workdir`, or None when it has none."""
+  manager = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, 'checkpoints')))
+  step = manager.latest_step()
+  manager.close()
+  return step
 
 
 def load_latest(workdir: str, abstract_state):
@@ -55,6 +65,4 @@ def claim_workdir(workdir: str, identity: dict):
                        f'--workdir, or delete {path} and what the run wrote there.')
     return
   os.makedirs(workdir, exist_ok=True)
-  with open(path + '.tmp', 'w') as f:
-    json.dump(identity, f, indent=2)
-  os.replace(path + '.tmp', path)
+  atomic_files.write_json(path, identity, indent=2)

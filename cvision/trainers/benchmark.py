@@ -4,12 +4,12 @@ Every number comes from the same clips in the same process, so the printed ratio
 even on a noisy machine. ffmpeg timings include starting the ffmpeg process (as in
 real use); the codec's exclude jit compilation (done once, before timing).
 """
-import json
 import os
 import time
 
 from absl import logging
 
+from cvision import atomic_files
 from cvision import trained_codec
 from cvision.data import eval_clips
 from cvision.evaluators import classic_codecs
@@ -71,7 +71,5 @@ def run(config, workdir: str, mesh):
   table = '\n'.join(lines)
   print(table)
   os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, 'codec_speed.json'), 'w') as f:
-    json.dump(results, f, indent=1)
-  with open(os.path.join(workdir, 'codec_speed.md'), 'w') as f:
-    f.write(table + '\n')
+  atomic_files.write_json(os.path.join(workdir, 'codec_speed.json'), results)
+  atomic_files.write_text(os.path.join(workdir, 'codec_speed.md'), table + '\n')

@@ -19,6 +19,7 @@ import numpy as np
 import optax
 from absl import logging
 
+from cvision import atomic_files
 from cvision.data import codes_store, labeled, views
 from cvision.evaluators import classification
 from cvision.models import s3d, vqvae
@@ -265,11 +266,9 @@ def run(config, workdir: str, mesh):
                                codebooks),
                  seconds=dict(prepare=round(prepared), train=round(trained)))
   results['seconds']['total'] = round(time.time() - started)
-  with open(os.path.join(workdir, 'results.json'), 'w') as f:
-    json.dump(results, f, indent=1)
+  atomic_files.write_json(os.path.join(workdir, 'results.json'), results)
   table = results_table([results])
-  with open(os.path.join(workdir, 'results.md'), 'w') as f:
-    f.write(table + '\n')
+  atomic_files.write_text(os.path.join(workdir, 'results.md'), table + '\n')
   writer = loop.make_writer(workdir)
   writer.write_scalars(config.train.steps, {f'test/{k}': v for k, v in results['test'].items()})
   writer.write_texts(config.train.steps, {'classify_results': table})

@@ -10,7 +10,6 @@ batch for both sides:
   decoding the same clips from H.264 files with PyAV.
 """
 import functools
-import json
 import os
 import tempfile
 import time
@@ -19,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from cvision import atomic_files
 from cvision.data import actions, codes_store, video_io, views
 from cvision.train_lib import state as state_lib
 from cvision.trainers import classify
@@ -143,10 +143,8 @@ def run(config, workdir: str, mesh):
                           model_width=config.model.width, devices=jax.device_count())
   table = report(results)
   os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, 'classify_benchmark.json'), 'w') as f:
-    json.dump(results, f, indent=1)
-  with open(os.path.join(workdir, 'classify_benchmark.md'), 'w') as f:
-    f.write(table + '\n')
+  atomic_files.write_json(os.path.join(workdir, 'classify_benchmark.json'), results)
+  atomic_files.write_text(os.path.join(workdir, 'classify_benchmark.md'), table + '\n')
   print(table)
 
 

@@ -4,12 +4,12 @@ Loads the codec from `eval.codec_workdir` (default: this workdir) without retrai
 and writes to `<workdir>/eval/`: `rd_points.json` (every point), `rd_table.md` and
 `rd_curve.png` (PSNR and SSIM vs compression rate, log axis).
 """
-import json
 import os
 
 import numpy as np
 from absl import logging
 
+from cvision import atomic_files
 from cvision import metrics, trained_codec
 from cvision.data import eval_clips
 from cvision.evaluators import classic_codecs, report
@@ -49,11 +49,9 @@ def evaluate(config, workdir: str, codec: trained_codec.TrainedCodec) -> dict:
     logging.info('evaluated %s (%d/%d): codec PSNR %.2f at CR %.0f', path, i + 1,
                  len(paths), entry['neural']['psnr'], entry['neural']['cr'])
   results['summary'] = summarize(results['clips'], wanted)
-  with open(os.path.join(out_dir, 'rd_points.json'), 'w') as f:
-    json.dump(results, f, indent=1)
+  atomic_files.write_json(os.path.join(out_dir, 'rd_points.json'), results)
   table = report.markdown_table(results['summary'])
-  with open(os.path.join(out_dir, 'rd_table.md'), 'w') as f:
-    f.write(table + '\n')
+  atomic_files.write_text(os.path.join(out_dir, 'rd_table.md'), table + '\n')
   report.plot_rd(results, os.path.join(out_dir, 'rd_curve.png'))
   print(table)
   return results

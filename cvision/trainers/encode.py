@@ -12,6 +12,7 @@ import os
 import numpy as np
 from absl import logging
 
+from cvision import atomic_files
 from cvision import trained_codec
 from cvision.data import codes_store, eval_clips, tours, video_io
 from cvision.train_lib import loop
@@ -114,16 +115,26 @@ def sources(encode_config, size: int):
 
 
 def ensure_codec(encode_config, mesh):
-  """The codec in `encode.codec_workdir`, trained first from `encode.codec_config` if absent."""
+  """The codec in `encode.codec_workdir`, trained first from `encode.codec_config` if
+  absent, and its training finished first if it stopped part way (an interrupted run)."""
   workdir = encode_config.codec_workdir
-  if not os.path.exists(os.path.join(workdir, trained_codec.INFO_FILE)):
-    if not encode_config.get('codec_config'):
+  absent = not os.path.exists(os.path.join(workdir, trained_codec.INFO_FILE))
+  unfinished = None if absent else trained_codec.unfinished(workdir)
+  if absent or unfinished:
+    config_path = encode_config.get('codec_config')
+    if absent and not config_path:
       raise FileNotFoundError(f'no codec in {workdir}; train one (codec stage) or set '
                               f'encode.codec_config')
+    if unfinished and not config_path:
+      raise ValueError(f'the codec in {workdir} stopped at step {unfinished[0]} of '
+                       f'{unfinished[1]}: finish it with the codec stage (--workdir={workdir}) '
+                       f'or set encode.codec_config')
     from cvision.trainers import codec as codec_stage  # pylint: disable=g-import-not-at-top
-    logging.info('no codec in %s: training it from %s first', workdir,
-                 encode_config.codec_config)
-    codec_stage.train(load_config(encode_config.codec_config), workdir, mesh)
+    logging.info('%s: training it from %s first', f'the codec in {workdir} stopped at step '
+                 f'{unfinished[0]} of {unfinished[1]}' if unfinished else f'no codec in {workdir}',
+                 config_path)
+    # A workdir holding a codec other than `config_path` describes is refused there.
+    codec_stage.train(load_config(config_path), workdir, mesh)
   return trained_codec.load(workdir)
 
 
@@ -180,6 +191,5 @@ def run(config, workdir: str, mesh):
                  f"{source or '-'} | {r['raw_rgb_bytes'] / r['code_bytes']:.0f} | "
                  f"{vs_source} |")
   table = '\n'.join(lines)
-  with open(os.path.join(workdir, 'encode_report.md'), 'w') as f:
-    f.write(table + '\n')
+  atomic_files.write_text(os.path.join(workdir, 'encode_report.md'), table + '\n')
   print(table)

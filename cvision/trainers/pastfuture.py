@@ -23,6 +23,7 @@ import numpy as np
 import optax
 from absl import logging
 
+from cvision import atomic_files
 from cvision.data import codes_store, tour_codes
 from cvision.evaluators import pastfuture as report
 from cvision.models import pastfuture
@@ -323,9 +324,7 @@ def run(config, workdir: str, mesh):
                                                    codebooks)
                             for split in ('val', 'test')}
     logging.info('%s: test accuracy %.4f', memory_name, results[memory_name]['test']['accuracy'])
-    with open(results_path + '.tmp', 'w') as f:
-      json.dump(results, f, indent=2)
-    os.replace(results_path + '.tmp', results_path)
+    atomic_files.write_json(results_path, results, indent=2)
   _write_report(config, workdir, results, tours['test'], sizes['test'])
 
 
@@ -337,8 +336,7 @@ def _write_report(config, workdir, results, test_tours, test_sizes):
                    code_bytes=sum(s['code_bytes'] for s in test_sizes.values()),
                    raw_rgb_bytes=sum(s['raw_rgb_bytes'] for s in test_sizes.values()))
   table = report.summary_table(results, described)
-  with open(os.path.join(workdir, 'results.md'), 'w') as f:
-    f.write(table + '\n')
+  atomic_files.write_text(os.path.join(workdir, 'results.md'), table + '\n')
   report.plot_by_position(results, os.path.join(workdir, 'accuracy_by_position.png'))
   writer = loop.make_writer(workdir)
   writer.write_texts(0, {'pastfuture_results': table})

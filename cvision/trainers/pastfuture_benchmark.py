@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
+from cvision import atomic_files
 from cvision import metrics
 from cvision.data import codes_store, tour_codes, tours as tours_lib
 from cvision.evaluators import classic_codecs
@@ -137,6 +138,5 @@ def run(config, workdir: str, mesh):
       + ', '.join(f'{s:.1f} s' for s in epoch_seconds) + ' (the first includes compilation)',
   ]
   text = '\n'.join(lines)
-  with open(os.path.join(workdir, 'benchmark.md'), 'w') as f:
-    f.write(text + '\n')
+  atomic_files.write_text(os.path.join(workdir, 'benchmark.md'), text + '\n')
   print(text)

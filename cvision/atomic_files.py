@@ -1,0 +1,48 @@
+"""Writes that are all or nothing: a killed job leaves the old file or none, never half.
+
+Every file goes to a temporary name beside its target and is renamed over it once
+complete (a rename within one folder is atomic on POSIX file systems and on the bucket
+paths tf.io.gfile supports).
+"""
+import contextlib
+import json
+import os
+import uuid
+
+import tensorflow as tf
+
+gfile = tf.io.gfile
+
+
+def _temporary_name(path: str, suffix: str = '') -> str:
+  # Unique per writer, so two processes writing the same file never share a temporary.
+  return f'{path}.tmp-{uuid.uuid4().hex[:8]}{suffix}'
+
+
+def write_bytes(path: str, data: bytes):
+  tmp = _temporary_name(path)
+  with gfile.GFile(tmp, 'wb') as f:
+    f.write(data)
+  gfile.rename(tmp, path, overwrite=True)
+
+
+def write_text(path: str, text: str):
+  write_bytes(path, text.encode())
+
+
+def write_json(path: str, value, indent: int = 1):
+  write_text(path, json.dumps(value, indent=indent))
+
+
+@contextlib.contextmanager
+def replacing(path: str, suffix: str = ''):
+  """Yields a local temporary path for a writer (numpy, ffmpeg, PyAV) to fill; it becomes
+  `path` when the block ends and is removed if the block raises. `suffix` keeps the
+  extension tools that guess the format from the name need (e.g. '.mp4')."""
+  tmp = _temporary_name(path, suffix)
+  try:
+    yield tmp
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
