@@ -38,6 +38,15 @@ def _architecture(model_fields: dict) -> dict:
           if f.name not in ('parent', 'name')}
 
 
+def read_info(workdir: str):
+  """The `codec.json` of `workdir` as a dict, or None when there is none."""
+  path = os.path.join(workdir, INFO_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
 def write_info(workdir: str, config):
   """Records what `load` needs to rebuild the codec and its train state.
 
@@ -47,10 +56,8 @@ def write_info(workdir: str, config):
   """
   info = dict(model=config.model.to_dict(), train=config.train.to_dict(),
               frames=config.data.frames, size=config.data.size)
-  path = os.path.join(workdir, INFO_FILE)
-  if os.path.exists(path):
-    with open(path) as f:
-      theirs = json.load(f)
+  theirs = read_info(workdir)
+  if theirs is not None:
     mine, old = _architecture(info['model']), _architecture(theirs['model'])
     differ = sorted(k for k in mine if mine[k] != old[k])
     differ += [k for k in ('frames', 'size') if theirs.get(k) != info[k]]
@@ -58,17 +65,16 @@ def write_info(workdir: str, config):
       raise ValueError(f'{workdir} holds another codec ({", ".join(differ)} differ); use '
                        f'another --workdir, or delete {workdir} to retrain there')
   os.makedirs(workdir, exist_ok=True)
-  atomic_files.write_json(path, info, indent=2)
+  atomic_files.write_json(os.path.join(workdir, INFO_FILE), info, indent=2)
 
 
 def unfinished(workdir: str):
   """(checkpoint step, planned steps) of a codec whose training stopped part way (a
   killed run, or one still running); None when it finished or was never started."""
-  path = os.path.join(workdir, INFO_FILE)
-  if not os.path.exists(path):
+  info = read_info(workdir)
+  if info is None:
     return None
-  with open(path) as f:
-    planned = json.load(f)['train']['steps']
+  planned = info['train']['steps']
   step = checkpoint.latest_step(workdir) or 0
   return (step, planned) if step < planned else None
 
@@ -120,12 +126,10 @@ class TrainedCodec:
 
 def load(workdir: str) -> TrainedCodec:
   """Loads the newest checkpoint of the codec trained in `workdir`."""
-  info_path = os.path.join(workdir, INFO_FILE)
-  if not os.path.exists(info_path):
+  info = read_info(workdir)
+  if info is None:
     raise FileNotFoundError(f'no trained codec in {workdir} ({INFO_FILE} missing); run the '
                             f'codec stage with --workdir={workdir} first')
-  with open(info_path) as f:
-    info = json.load(f)
   model = vqvae.VQVAE(**info['model'])
   t = model.time_factor
   dummy = jnp.zeros((1, t, info['size'], info['size'], 3))

@@ -8,11 +8,14 @@ import orbax.checkpoint as ocp
 from cvision import atomic_files
 
 
+def _directory(workdir: str) -> str:
+  return os.path.abspath(os.path.join(workdir, 'checkpoints'))
+
+
 def make_manager(workdir: str, every: int, keep: int = 2) -> ocp.CheckpointManager:
-  directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
   options = ocp.CheckpointManagerOptions(max_to_keep=keep, save_interval_steps=every,
                                          create=True)
-  return ocp.CheckpointManager(directory, options=options)
+  return ocp.CheckpointManager(_directory(workdir), options=options)
 
 
 def restore_or(manager: ocp.CheckpointManager, state, shardings=None):
@@ -33,7 +36,7 @@ def save(manager: ocp.CheckpointManager, step: int, state, force: bool = False) 
 
 def latest_step(workdir: str):
   """The newest checkpoint's step in `workdir`, or None when it has none."""
-  manager = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, 'checkpoints')))
+  manager = ocp.CheckpointManager(_directory(workdir))
   step = manager.latest_step()
   manager.close()
   return step
@@ -41,7 +44,7 @@ def latest_step(workdir: str):
 
 def load_latest(workdir: str, abstract_state):
   """Restores the newest checkpoint of a finished (or running) run, for other stages."""
-  manager = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, 'checkpoints')))
+  manager = ocp.CheckpointManager(_directory(workdir))
   step = manager.latest_step()
   if step is None:
     raise FileNotFoundError(f'no checkpoint in {workdir}/checkpoints: train it first')

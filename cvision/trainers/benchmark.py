@@ -9,8 +9,7 @@ import time
 
 from absl import logging
 
-from cvision import atomic_files
-from cvision import trained_codec
+from cvision import atomic_files, trained_codec
 from cvision.data import eval_clips
 from cvision.evaluators import classic_codecs
 

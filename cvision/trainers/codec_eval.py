@@ -9,8 +9,7 @@ import os
 import numpy as np
 from absl import logging
 
-from cvision import atomic_files
-from cvision import metrics, trained_codec
+from cvision import atomic_files, metrics, trained_codec
 from cvision.data import eval_clips
 from cvision.evaluators import classic_codecs, report
 

@@ -12,8 +12,7 @@ import os
 import numpy as np
 from absl import logging
 
-from cvision import atomic_files
-from cvision import trained_codec
+from cvision import atomic_files, trained_codec
 from cvision.data import codes_store, eval_clips, tours, video_io
 from cvision.train_lib import loop
 
@@ -118,24 +117,23 @@ def ensure_codec(encode_config, mesh):
   """The codec in `encode.codec_workdir`, trained first from `encode.codec_config` if
   absent, and its training finished first if it stopped part way (an interrupted run)."""
   workdir = encode_config.codec_workdir
-  absent = not os.path.exists(os.path.join(workdir, trained_codec.INFO_FILE))
-  unfinished = None if absent else trained_codec.unfinished(workdir)
-  if absent or unfinished:
-    config_path = encode_config.get('codec_config')
-    if absent and not config_path:
+  config_path = encode_config.get('codec_config')
+  if trained_codec.read_info(workdir) is None:
+    if not config_path:
       raise FileNotFoundError(f'no codec in {workdir}; train one (codec stage) or set '
                               f'encode.codec_config')
-    if unfinished and not config_path:
-      raise ValueError(f'the codec in {workdir} stopped at step {unfinished[0]} of '
-                       f'{unfinished[1]}: finish it with the codec stage (--workdir={workdir}) '
-                       f'or set encode.codec_config')
-    from cvision.trainers import codec as codec_stage  # pylint: disable=g-import-not-at-top
-    logging.info('%s: training it from %s first', f'the codec in {workdir} stopped at step '
-                 f'{unfinished[0]} of {unfinished[1]}' if unfinished else f'no codec in {workdir}',
-                 config_path)
-    # A workdir holding a codec other than `config_path` describes is refused there.
-    codec_stage.train(load_config(config_path), workdir, mesh)
-  return trained_codec.load(workdir)
+    why = f'no codec in {workdir}'
+  elif progress := trained_codec.unfinished(workdir):
+    why = f'the codec in {workdir} stopped at step {progress[0]} of {progress[1]}'
+    if not config_path:
+      raise ValueError(f'{why}: finish it with the codec stage (--workdir={workdir}) or set '
+                       f'encode.codec_config')
+  else:
+    return trained_codec.load(workdir)
+  from cvision.trainers import codec as codec_stage  # pylint: disable=g-import-not-at-top
+  logging.info('%s: training it from %s first', why, config_path)
+  # A workdir holding a codec other than `config_path` describes is refused there.
+  return codec_stage.train(load_config(config_path), workdir, mesh)
 
 
 def load_config(path: str):

@@ -16,8 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from cvision import atomic_files
-from cvision import metrics
+from cvision import atomic_files, metrics
 from cvision.data import codes_store, tour_codes, tours as tours_lib
 from cvision.evaluators import classic_codecs
 from cvision.trainers import encode, pastfuture
