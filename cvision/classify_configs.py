@@ -38,8 +38,8 @@ def quick(kind: str, codec: dict | None, arg: str | None) -> ml_collections.Conf
                 min_step_frames=12, frame_stride=1, seed_offset=0,
                 cache_dir='runs/classify_data', labels='', tfds_splits=('train', 'test'),
                 tfds_data_dir='')
-  c.model = dict(width=0.25, stem_features=(16, 16), gating=False, dropout=0.2,
-                 bn_momentum=0.9)
+  c.model = dict(width=0.25, stem_features=(16, 16), code_stem='upsampled', gating=False,
+                 dropout=0.2, bn_momentum=0.9)
   c.train = dict(steps=1200, lr=3e-3, warmup_steps=20, final_lr_fraction=0.0,
                  weight_decay=1e-5, grad_clip=1.0, log_every=25, ckpt_every=100)
   c.eval = dict(clips=2, crops=3, batch_size=32)

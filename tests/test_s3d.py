@@ -1,5 +1,5 @@
 """S3D: torchvision's parameter count, endpoint shapes for RGB and for both code stems; its
-factored convolutions equal the 3D ones."""
+factored convolutions equal the 3D ones, and its upsampled one the conv of upsampled input."""
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -37,26 +37,60 @@ def test_rgb_network_has_torchvisions_parameter_count_and_endpoints():
   assert set(ends) == set(s3d.ENDPOINTS)
 
 
-@pytest.mark.parametrize('time_factor,space_factor,same_from', [
-    (1, 4, 'MaxPool_2a'),  # CR ~30: codes 1/4 of the image side (Fig. 13)
-    (1, 8, 'MaxPool_3a'),  # CR ~256/475: codes 1/8 of the side (Fig. 14)
+@pytest.mark.parametrize('time_factor,space_factor,time_from', [
+    (1, 4, 'Conv2d_1a'),  # CR ~30: codes 1/4 of the image side (Fig. 13)
+    (1, 8, 'Conv2d_1a'),  # CR ~256/475: codes 1/8 of the side (Fig. 14)
     (4, 8, 'MaxPool_4a'),  # 1/8 of the side and 1/4 of the frames (CV §B.2)
 ])
 def test_code_stems_give_the_rgb_networks_internal_shapes(time_factor, space_factor,
-                                                          same_from):
+                                                          time_from):
   codes = (1, 32 // time_factor, 224 // space_factor, 224 // space_factor, 256)
   model = s3d.S3D(classes=400, time_factor=time_factor, space_factor=space_factor,
                   stem_features=(128, 128))
-  _, ends = _shapes(model, codes)
-  later = list(s3d.ENDPOINTS)[list(s3d.ENDPOINTS).index(same_from):]
-  for name in later:
-    assert ends[name][:-1] == RGB_ENDPOINTS[name][:-1], name
-    if name not in ('MaxPool_2a', 'Conv2d_2b'):  # outputs of the widened stem convs
-      assert ends[name] == RGB_ENDPOINTS[name], name
+  variables, ends = _shapes(model, codes)
+  names = list(s3d.ENDPOINTS[:-1])
+  for name in names:  # space from the first convolution on, time once pool3 took over
+    assert ends[name][1:3] == RGB_ENDPOINTS[name][1:3], name
+    if names.index(name) >= names.index(time_from):
+      assert ends[name][0] == RGB_ENDPOINTS[name][0], name
+    if name not in ('Conv2d_1a', 'MaxPool_2a', 'Conv2d_2b'):  # the widened stem convs
+      assert ends[name][-1] == RGB_ENDPOINTS[name][-1], name
   assert ends['Conv2d_1a'][-1] == 128
+  # RGB's input kernel, applied to the codes upsampled to Conv2d_1a's grid
+  kernel = variables['params']['SepConv_0']['ConvBN_0']['Conv_0']['kernel']
+  assert kernel.shape == (1, 7, 7, 256, 128)
+
+
+def test_depth_to_space_puts_channel_groups_at_sub_positions():
+  x = jnp.arange(1 * 2 * 3 * 1 * 12).reshape(1, 2, 3, 1, 12)  # u=2: 4 groups of 3 channels
+  y = s3d.depth_to_space(x, 2)
+  assert y.shape == (1, 2, 6, 2, 3)
+  for i in range(2):
+    for j in range(2):
+      group = (i * 2 + j) * 3
+      np.testing.assert_array_equal(y[:, :, i::2, j::2], x[..., group:group + 3])
+  assert s3d.depth_to_space(x, 1) is x
+
+
+@pytest.mark.parametrize('time_factor,space_factor,same_from', [
+    (1, 4, 'MaxPool_2a'), (1, 8, 'MaxPool_3a'), (4, 8, 'MaxPool_4a')])
+def test_the_papers_strided_code_stems_match_after_the_stem(time_factor, space_factor,
+                                                            same_from):
+  codes = (1, 32 // time_factor, 224 // space_factor, 224 // space_factor, 256)
+  model = s3d.S3D(classes=400, time_factor=time_factor, space_factor=space_factor,
+                  stem_features=(128, 128), code_stem='strided')
+  variables, ends = _shapes(model, codes)
+  names = list(s3d.ENDPOINTS[:-1])
+  for name in names[names.index(same_from):]:
+    assert ends[name][:-1] == RGB_ENDPOINTS[name][:-1], name
+  assert ends['Conv2d_1a'][1] == 224 // space_factor  # the input conv keeps the code grid
+  kernel = variables['params']['SepConv_0']['ConvBN_0']['Conv_0']['kernel']
+  assert kernel.shape == (1, 7, 7, 256, 128)
 
 
 def test_impossible_factors_are_refused():
+  with pytest.raises(ValueError, match="code_stem must be one of"):
+    s3d.stem_strides(space_factor=4, code_stem='strides')
   with pytest.raises(ValueError, match='space_factor 3'):
     s3d.stem_strides(space_factor=3)
   with pytest.raises(ValueError, match='time_factor 16'):
@@ -97,6 +131,19 @@ def test_factored_conv_equals_the_3d_convolution(kernel, strides):
       jax.grad(lambda p: (conv.apply(p, x) ** 2).sum())(params)['params']['kernel'],
       jax.grad(lambda p: (reference.apply(p, x) ** 2).sum())(params)['params']['kernel'],
       rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize('upsample,kernel', [(2, 7), (4, 7), (8, 7), (4, 3)])
+def test_upsampled_conv_equals_the_conv_of_the_upsampled_input(upsample, kernel):
+  # computed on the coarse grid (sub-pixel kernel, depth-to-space), never upsampled
+  x = jax.random.normal(jax.random.key(1), (2, 3, 5, 6, 4))
+  conv = s3d.FactoredConv(6, (1, kernel, kernel), upsample=upsample)
+  params = conv.init(jax.random.key(0), x)
+  reference = nn.Conv(6, (1, kernel, kernel), padding=[(0, 0)] + [(kernel // 2,) * 2] * 2,
+                      use_bias=False)
+  upsampled = jnp.repeat(jnp.repeat(x, upsample, axis=2), upsample, axis=3)
+  np.testing.assert_allclose(conv.apply(params, x), reference.apply(params, upsampled),
+                             atol=1e-5)
 
 
 def test_factored_conv_refuses_a_full_3d_kernel():

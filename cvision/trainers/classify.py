@@ -75,7 +75,8 @@ def train_step(state, batch, codebooks, rng, *, model, tx, frames: int):
 def make_model(config, grid: views.Grid, classes: int) -> s3d.S3D:
   m = config.model
   return s3d.S3D(classes=classes, time_factor=grid.time, space_factor=grid.space,
-                 stem_features=tuple(m.stem_features), gating=m.gating, dropout=m.dropout,
+                 stem_features=tuple(m.stem_features),
+                 code_stem=m.get('code_stem', 'upsampled'), gating=m.gating, dropout=m.dropout,
                  per_frame=config.data.level == 'frame', width=m.width,
                  bn_momentum=m.get('bn_momentum', 0.999))
 
