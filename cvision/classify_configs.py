@@ -31,7 +31,7 @@ def quick(kind: str, codec: dict | None, arg: str | None) -> ml_collections.Conf
   c = ml_collections.ConfigDict()
   c.stage = 'classify'
   c.seed = 0
-  c.input = dict(kind=kind)
+  c.input = dict(kind=kind, codes_as='vectors')
   c.codec = dict(codec or dict(workdir='', config=''), store='')
   c.data = dict(source='actions', level='video', num_train=600, num_test=200, frames=24,
                 size=64, clip_frames=16, crop=56, batch_size=16, steps=4,

@@ -215,6 +215,20 @@ def test_a_codes_store_of_another_codec_is_refused(tiny_codec, tmp_path):
     classify.encode_split(other, str(tmp_path / 'codes'), data)
 
 
+def test_codes_can_be_read_one_hot(tiny_codec):
+  books = np.asarray(classify.input_codebooks(tiny_codec, 'onehot'))
+  n, k = tiny_codec.codebooks.shape[:2]
+  assert books.shape == (n, k, k)
+  codes = np.random.default_rng(0).integers(0, k, (1, 2, 3, 3, n))
+  x = np.asarray(classify.model_input(jnp.asarray(codes), jnp.asarray(books)))
+  assert x.shape == (1, 2, 3, 3, n * k)
+  for i in range(n):  # codebook i's entry is the one hot position of its block of k
+    np.testing.assert_array_equal(x[..., i * k:(i + 1) * k].argmax(-1), codes[..., i])
+  np.testing.assert_array_equal(x.sum(-1), n)
+  with pytest.raises(ValueError, match='codes_as'):
+    classify.input_codebooks(tiny_codec, 'one-hot')
+
+
 def test_s3d_reads_standardised_codebook_vectors(tiny_codec):
   books = np.asarray(classify.input_codebooks(tiny_codec))
   raw = np.asarray(tiny_codec.codebooks)

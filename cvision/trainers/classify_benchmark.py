@@ -89,7 +89,7 @@ def memory_at_size(config, codec, size: int) -> dict:
       config, classify.make_model(config, views.Grid(), 10), rgb, labels, None),
               codes_bytes=planned_peak_bytes(
       config, classify.make_model(config, grid, 10), codes, labels,
-      classify.input_codebooks(codec)))
+      classify.input_codebooks(codec, config.input.codes_as)))
 
 
 def pipeline_rates(codec, clips: np.ndarray, folder: str, batch: int, repeats: int) -> dict:
@@ -132,7 +132,7 @@ def run(config, workdir: str, mesh):
       'rgb': model_costs(config, classify.make_model(config, views.Grid(), 10), rgb, labels,
                          None),
       'codes': model_costs(config, classify.make_model(config, grid, 10), codes, labels,
-                           classify.input_codebooks(codec))}
+                           classify.input_codebooks(codec, config.input.codes_as))}
   results['planned_memory'] = [memory_at_size(config, codec, size)
                                for size in b.get('memory_sizes', ())]
   with tempfile.TemporaryDirectory() as folder:
