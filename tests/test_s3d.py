@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cvision.models import s3d
+from cvision.models import layers, s3d
 
 RGB_CLIP = (1, 32, 224, 224, 3)
 # Endpoint shapes of the RGB network on 32 frames of 224x224 (CV Fig. 12; torchvision).
@@ -62,14 +62,15 @@ def test_code_stems_give_the_rgb_networks_internal_shapes(time_factor, space_fac
 
 
 def test_depth_to_space_puts_channel_groups_at_sub_positions():
+  # the layout upsampled_kernel writes its phases in (layers.depth_to_space, no time factor)
   x = jnp.arange(1 * 2 * 3 * 1 * 12).reshape(1, 2, 3, 1, 12)  # u=2: 4 groups of 3 channels
-  y = s3d.depth_to_space(x, 2)
+  y = layers.depth_to_space(x, (1, 2, 2))
   assert y.shape == (1, 2, 6, 2, 3)
   for i in range(2):
     for j in range(2):
       group = (i * 2 + j) * 3
       np.testing.assert_array_equal(y[:, :, i::2, j::2], x[..., group:group + 3])
-  assert s3d.depth_to_space(x, 1) is x
+  np.testing.assert_array_equal(layers.depth_to_space(x, (1, 1, 1)), x)
 
 
 @pytest.mark.parametrize('time_factor,space_factor,same_from', [

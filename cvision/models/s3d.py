@@ -28,6 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from cvision.models import layers
+
 # (branch0, branch1 reduce, branch1, branch2 reduce, branch2, branch3) output channels.
 MIXED = {
     'Mixed_3b': (64, 96, 128, 16, 32, 32), 'Mixed_3c': (128, 128, 192, 32, 96, 64),
@@ -70,19 +72,10 @@ def stem_strides(time_factor: int = 1, space_factor: int = 1,
               pool3=(time[1], 2, 2), pool4=(time[2], 2, 2))
 
 
-def depth_to_space(x, factor: int):
-  """`[B, T, H, W, C * factor**2]` -> `[B, T, H * factor, W * factor, C]`."""
-  if factor == 1:
-    return x
-  b, t, h, w, c = x.shape
-  x = x.reshape(b, t, h, w, factor, factor, c // factor ** 2)
-  return x.transpose(0, 1, 2, 4, 3, 5, 6).reshape(b, t, h * factor, w * factor, -1)
-
-
 def upsampled_kernel(kernel, upsample: int):
   """A 2D kernel `[k, k, in, out]` meant for input upsampled by nearest neighbour ->
   the sub-pixel kernel `[K, K, in, upsample**2 * out]` that gives the same output from
-  the input as it is, laid out for `depth_to_space` (`K = 2 * ceil((k // 2) / u) + 1`).
+  the input as it is, laid out for `layers.depth_to_space` (`K = 2 * ceil((k // 2) / u) + 1`).
 
   Fine output `u * m + r` reads fine input `u * m + r + j - k // 2`, which is coarse
   cell `m + floor((r + j - k // 2) / u)`; tap j of phase r lands on that offset."""
@@ -124,7 +117,8 @@ class FactoredConv(nn.Module):
       sub = upsampled_kernel(kernel[0], self.upsample)
       pad = sub.shape[0] // 2
       y = conv(x[:, ::st].reshape(-1, h, w, c), sub, (1, 1), [(pad, pad), (pad, pad)])
-      return depth_to_space(y.reshape(b, -1, *y.shape[1:]), self.upsample)
+      u = self.upsample
+      return layers.depth_to_space(y.reshape(b, -1, *y.shape[1:]), (1, u, u))
     if kt == 1:  # frames folded into the batch
       x = x[:, ::st].reshape(-1, h, w, c)
       y = conv(x, kernel[0], (sh, sw), [(kh // 2, kh // 2), (kw // 2, kw // 2)])
