@@ -90,6 +90,10 @@ def test_multi_view_averaging_and_topk():
   np.testing.assert_allclose(mean, [[0, 1.5, 1.75], [3, 1, 0]])
   result = classification.video_level(mean, np.asarray([2, 1]))
   assert result['top1'] == 50 and result['top5'] == 100
+  assert result['confusion'] == [[0, 0, 0], [1, 0, 0], [0, 0, 1]]  # true 1 read as 0
+  table = classify.confusion_table(result['confusion'], ('a', 'b', 'c'))
+  assert '0=a 1=b 2=c' in table and '| 1 | 1 | 0 | 0 | 0.0 |' in table
+  assert '| 2 | 0 | 0 | 1 | 100.0 |' in table
   assert classification.topk_correct(mean, np.asarray([1, 1]), 2).tolist() == [True, True]
   with pytest.raises(ValueError):
     classification.average_views(logits, 3)
@@ -111,6 +115,7 @@ def test_frame_level_label_alignment_after_temporal_striding():
   labels = [np.asarray([0] * 8 + [2] * 6 + [1] * 2)]
   result = classification.frame_level([per_frame[0]], labels)
   assert result['top1'] == pytest.approx(100 * 14 / 16) and result['top1_std'] == 0
+  assert result['confusion'] == [[8, 0, 0], [0, 0, 2], [0, 0, 6]]  # frames, not clips
 
 
 def test_training_batches_take_labels_of_the_frames_they_show():

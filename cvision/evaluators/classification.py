@@ -24,19 +24,31 @@ def frame_logits(step_logits: np.ndarray, frames: int) -> np.ndarray:
   return np.repeat(step_logits, frames // steps, axis=-2)
 
 
+def confusion(logits: np.ndarray, labels: np.ndarray) -> list:
+  """Counts `[C][C]`: row = true class, column = the top-1 prediction (all leading axes
+  of `logits [..., C]` and `labels [...]` are pooled)."""
+  classes = logits.shape[-1]
+  counts = np.zeros((classes, classes), np.int64)
+  np.add.at(counts, (labels.reshape(-1), logits.reshape(-1, classes).argmax(-1)), 1)
+  return counts.tolist()
+
+
 def video_level(logits: np.ndarray, labels: np.ndarray) -> dict:
-  """Top-1/top-5 (%) over videos from `[N, C]` logits."""
+  """Top-1/top-5 (%) over videos from `[N, C]` logits, and the confusion counts."""
   k5 = min(5, logits.shape[-1])
   return dict(top1=100 * float(topk_correct(logits, labels, 1).mean()),
-              top5=100 * float(topk_correct(logits, labels, k5).mean()), videos=len(labels))
+              top5=100 * float(topk_correct(logits, labels, k5).mean()), videos=len(labels),
+              confusion=confusion(logits, labels))
 
 
 def frame_level(logits: list, labels: list) -> dict:
-  """Per-frame top-1/top-5 (%) of each video, then mean and std over the videos (Table 3).
+  """Per-frame top-1/top-5 (%) of each video, then mean and std over the videos (Table 3),
+  and the confusion counts over all frames.
 
   logits: per video `[T, C]`; labels: per video `[T]`."""
   k5 = min(5, logits[0].shape[-1])
   top1 = [100 * topk_correct(l, y, 1).mean() for l, y in zip(logits, labels)]
   top5 = [100 * topk_correct(l, y, k5).mean() for l, y in zip(logits, labels)]
   return dict(top1=float(np.mean(top1)), top1_std=float(np.std(top1)),
-              top5=float(np.mean(top5)), top5_std=float(np.std(top5)), videos=len(labels))
+              top5=float(np.mean(top5)), top5_std=float(np.std(top5)), videos=len(labels),
+              confusion=confusion(np.concatenate(logits), np.concatenate(labels)))

@@ -282,10 +282,13 @@ def run(config, workdir: str, mesh):
   results['seconds']['total'] = round(time.time() - started)
   atomic_files.write_json(os.path.join(workdir, 'results.json'), results)
   table = results_table([results])
-  atomic_files.write_text(os.path.join(workdir, 'results.md'), table + '\n')
+  confusion = confusion_table(results['test']['confusion'], splits['test'].classes)
+  atomic_files.write_text(os.path.join(workdir, 'results.md'), f'{table}\n\n{confusion}\n')
   writer = loop.make_writer(workdir)
-  writer.write_scalars(config.train.steps, {f'test/{k}': v for k, v in results['test'].items()})
-  writer.write_texts(config.train.steps, {'classify_results': table})
+  writer.write_scalars(config.train.steps, {f'test/{k}': v for k, v in results['test'].items()
+                                            if k != 'confusion'})
+  writer.write_texts(config.train.steps, {'classify_results': table,
+                                          'classify_confusion': confusion})
   writer.flush()
   print(table)
 
@@ -300,4 +303,17 @@ def results_table(rows: list[dict]) -> str:
     lines.append(f"| {r['input']} | {r['cr']:.0f} | {'x'.join(map(str, r['input_shape']))} | "
                  f"{t['top1']:.1f}{std('top1')} | {t['top5']:.1f}{std('top5')} | "
                  f"{t['videos']} |")
+  return '\n'.join(lines)
+
+
+def confusion_table(counts: list, classes) -> str:
+  """Markdown confusion counts: a row per true class, a column per predicted class
+  (numbered; the header names them), with each class's recall."""
+  names = ' '.join(f'{i}={name}' for i, name in enumerate(classes))
+  lines = [f'Confusion (rows: true class, columns: predicted; {names})', '',
+           '| true | ' + ' | '.join(map(str, range(len(classes)))) + ' | recall (%) |',
+           '|---' * (len(classes) + 2) + '|']
+  for i, row in enumerate(counts):
+    recall = 100 * row[i] / max(sum(row), 1)
+    lines.append(f'| {i} | ' + ' | '.join(map(str, row)) + f' | {recall:.1f} |')
   return '\n'.join(lines)
