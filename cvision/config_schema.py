@@ -28,7 +28,7 @@ FIELDS = {
              'tfds_splits', 'tfds_data_dir'},
     'model': _MODEL_FIELDS | _PASTFUTURE_FIELDS | _S3D_FIELDS,
     'codec': {'workdir', 'config', 'store'},
-    'input': {'kind', 'codes_as'},
+    'input': {'kind', 'codes_as', 'shifted_copies'},
     'task': {'memories', 'crop', 'queries_per_update', 'batch_tours', 'chunks_per_update',
              'eval_queries', 'chunk_jitter', 'train_chunks', 'window_updates'},
     'train': {'steps', 'lr', 'warmup_steps', 'final_lr_fraction', 'weight_decay', 'grad_clip',

@@ -147,6 +147,46 @@ def test_training_batches_take_labels_of_the_frames_they_show():
   assert matched >= 4
 
 
+def test_shifted_copies_give_training_crops_between_the_code_cells():
+  """Each pixel holds its own (t, y, x); a stand-in codec keeps each cell's first pixel,
+  so a code crop says exactly which part of the video it shows."""
+  n, grid = 3, views.Grid(2, 4)
+  t, y, x = np.meshgrid(np.arange(8), np.arange(16), np.arange(16), indexing='ij')
+  video = np.stack([t, y, x], -1).astype(np.int64)
+  shifted = views.shift(video, (1, 2, 3))
+  np.testing.assert_array_equal(shifted[:7, :14, :13], video[1:, 2:, 3:])
+  assert (shifted[7:] == shifted[6:7]).all() and (shifted[:, 14:] == shifted[:, 13:14]).all()
+  assert (shifted[:, :, 13:] == shifted[:, :, 12:13]).all()  # the far edges repeated
+  offsets = views.sub_cell_offsets(np.random.default_rng(0), n, 3, grid)
+  assert offsets.shape == (n, 4, 3) and (offsets[:, 0] == 0).all()
+  assert (offsets < [2, 4, 4]).all() and (offsets >= 0).all()
+  assert all(len({tuple(o) for o in offs}) == 4 for offs in offsets)
+  with pytest.raises(ValueError, match='31 other offsets'):
+    views.sub_cell_offsets(np.random.default_rng(0), n, 32, grid)
+  codes = np.stack([[views.shift(video, o)[::2, ::4, ::4] for o in offs] for offs in offsets])
+  inputs = classify.ShiftedCodes(codes, offsets)
+  config = classify_configs.quick('codes', None, 'frames,smoke')
+  config.data.update(frames=8, clip_frames=4, size=16, crop=8, batch_size=8)
+  labels = np.arange(n)[:, None] * 100 + np.arange(8)  # video r, frame t: 100 r + t
+  data = labeled.LabeledVideos(list('abc'), np.zeros((n, 8, 16, 16, 3), np.uint8), labels,
+                               actions.MOTIONS)
+  starts = []
+  for step in range(20):
+    batch = classify.sample_batch(inputs, data, grid, config, step)
+    assert batch['x'].shape == (8, 2, 2, 2, 3)
+    for view, label in zip(batch['x'], batch['label']):
+      t0, y0, x0 = view[0, 0, 0]
+      np.testing.assert_array_equal(label, labels[label[0] // 100, t0:t0 + 4])
+      # The view is the box's own pixels on its grid, none of them a repeated edge.
+      np.testing.assert_array_equal(view, video[t0:t0 + 4:2, y0:y0 + 8:4, x0:x0 + 8:4])
+      starts.append((t0 % 2, y0 % 4, x0 % 4))
+  assert len(set(starts)) > 4  # crops off the cell grid, several offsets
+  config = classify_configs.quick('rgb', None, 'smoke')
+  config.input.shifted_copies = 2
+  with pytest.raises(ValueError, match='shifted_copies=2 is for codes'):
+    classify.prepare_inputs(config, 'unused', None)
+
+
 def _write_clip(path, frames=12, size=40, seed=0):
   rng = np.random.default_rng(seed)
   video_io.write_video(str(path), rng.integers(0, 255, (frames, size, size, 3), np.uint8))
@@ -218,6 +258,13 @@ def test_a_codes_store_of_another_codec_is_refused(tiny_codec, tmp_path):
                                tiny_codec.variables, 32, 0, 'another-fingerprint')
   with pytest.raises(codes_store.CodesStoreError, match='codec'):
     classify.encode_split(other, str(tmp_path / 'codes'), data)
+  offsets = np.asarray([[[0, 0, 0], [1, 2, 3]], [[0, 0, 0], [0, 3, 1]]])
+  copies = classify.encode_split(tiny_codec, str(tmp_path / 'codes'), data, offsets)
+  assert copies.shape == (2, 2, 2, 8, 8, 2)
+  np.testing.assert_array_equal(copies[:, 0], codes)  # the unshifted entries, reused
+  for i in range(2):
+    np.testing.assert_array_equal(copies[i, 1],
+                                  tiny_codec.encode(views.shift(videos[i], offsets[i, 1])[None])[0])
 
 
 def test_codes_can_be_read_one_hot(tiny_codec):

@@ -42,11 +42,44 @@ def crop(videos: np.ndarray, boxes: np.ndarray, frames: int, size: int,
 
 
 def random_boxes(rng: np.random.Generator, count: int, length: int, side: int, frames: int,
-                 size: int, grid: Grid = Grid()) -> np.ndarray:
-  """`count` random boxes `(t, y, x)` on the input's grid (training crops)."""
-  t = rng.integers(0, (length - frames) // grid.time + 1, size=count) * grid.time
-  yx = rng.integers(0, (side - size) // grid.space + 1, size=(count, 2)) * grid.space
-  return np.concatenate([t[:, None], yx], 1)
+                 size: int, grid: Grid = Grid(), offsets: np.ndarray | None = None) -> np.ndarray:
+  """`count` random boxes `(t, y, x)` on the input's grid (training crops).
+
+  offsets: `[count, 3]`, box i on the grid of an input shifted by `offsets[i]` (see
+  `shift`): `offsets[i]` plus whole cells, inside the video."""
+  if offsets is None:
+    t = rng.integers(0, (length - frames) // grid.time + 1, size=count) * grid.time
+    yx = rng.integers(0, (side - size) // grid.space + 1, size=(count, 2)) * grid.space
+    return np.concatenate([t[:, None], yx], 1)
+  offsets = np.asarray(offsets)
+  room = np.asarray([length - frames, side - size, side - size]) - offsets
+  if (room < 0).any():
+    raise ValueError(f'offsets up to {offsets.max(0).tolist()} leave no room for a box of '
+                     f'{frames} frames x {size} pixels in {length} x {side}')
+  cells = rng.integers(0, room // np.asarray([grid.time, grid.space, grid.space]) + 1)
+  return offsets + cells * np.asarray([grid.time, grid.space, grid.space])
+
+
+def shift(video: np.ndarray, offset) -> np.ndarray:
+  """`video [T, H, W, C]` moved back by `offset` = (frames, pixels down, pixels right),
+  the far edges repeated: frame/pixel p of the result is p + offset of `video`. Encoded,
+  its code cells start `offset` into the video: a crop that falls between the cells of
+  the unshifted codes (CV Table 2 encoded randomly cropped videos)."""
+  dt, dy, dx = (int(v) for v in offset)
+  return np.pad(video[dt:, dy:, dx:], ((0, dt), (0, dy), (0, dx), (0, 0)), mode='edge')
+
+
+def sub_cell_offsets(rng: np.random.Generator, videos: int, copies: int,
+                     grid: Grid) -> np.ndarray:
+  """`[videos, 1 + copies, 3]` offsets (frames, pixels, pixels) within one cell of `grid`:
+  first the unshifted (0, 0, 0), then `copies` distinct others drawn at random per video."""
+  cells = [(t, y, x) for t in range(grid.time) for y in range(grid.space)
+           for x in range(grid.space)][1:]
+  if copies > len(cells):
+    raise ValueError(f'{copies} shifted copies asked, but a cell of {grid.time} frames x '
+                     f'{grid.space}x{grid.space} pixels has {len(cells)} other offsets')
+  picks = [rng.choice(len(cells), copies, replace=False) for _ in range(videos)]
+  return np.asarray([[(0, 0, 0)] + [cells[i] for i in p] for p in picks], np.int64)
 
 
 def eval_boxes(length: int, side: int, frames: int, size: int, clips: int,

@@ -7,6 +7,7 @@ strides removed) or 'recon' (the codes decoded back to pixels). Same model, opti
 and schedule for all three. Training takes one random view (clip in time, crop in
 space) per video; testing averages the logits of `eval.clips` x `eval.crops` views.
 """
+import dataclasses
 import functools
 import json
 import os
@@ -102,20 +103,39 @@ def ensure_codec(config, workdir: str, mesh):
       codec_config=config.codec.config)), mesh)
 
 
-def encode_split(codec, store_path: str, split: labeled.LabeledVideos) -> np.ndarray:
-  """The split's codes `[N, T', H', W', N_codebooks]`, encoded into the store if missing.
+@dataclasses.dataclass
+class ShiftedCodes:
+  """Training codes with encode-time shifted copies (`input.shifted_copies`): version v of
+  video i, `codes[i, v]`, was encoded from the video shifted by `offsets[i, v]`
+  (`views.shift`; version 0 is the unshifted video)."""
+  codes: np.ndarray  # [N, V, T', H', W', n_codebooks]
+  offsets: np.ndarray  # [N, V, 3]
+
+  def __len__(self):
+    return len(self.codes)
+
+
+def encode_split(codec, store_path: str, split: labeled.LabeledVideos,
+                 offsets: np.ndarray | None = None) -> np.ndarray:
+  """The split's codes `[N, T', H', W', N_codebooks]`, encoded into the store if missing;
+  with `offsets [N, V, 3]`, the codes of each video shifted by each of its offsets,
+  `[N, V, T', H', W', N_codebooks]` (stored as `<id>` for (0, 0, 0), `<id>+t.y.x` else).
 
   A store written by another codec is refused by the store itself (its manifest)."""
   t = codec.model.time_factor
   length = split.videos.shape[1]
   if length % t:
     raise ValueError(f'data.frames={length} must be a multiple of the codec time factor {t}')
-  sources = ((vid, iter(video), dict(source='classify', fps=25.0, frames=length,
-                                     source_bytes=None))
-             for vid, video in zip(split.ids, split.videos))
+  versions = np.zeros((len(split.ids), 1, 3), np.int64) if offsets is None else offsets
+  name = lambda vid, o: vid + ('+' + '.'.join(map(str, o)) if any(o) else '')
+  sources = ((name(vid, o), iter(views.shift(video, o)),
+              dict(source='classify', fps=25.0, frames=length, source_bytes=None))
+             for vid, video, offs in zip(split.ids, split.videos, versions) for o in offs)
   encode.encode_all(codec, store_path, sources, window=length)
   store = codes_store.CodesStore.open(store_path, codes_store.codec_manifest(codec))
-  return np.stack([store.read(vid) for vid in split.ids])
+  codes = np.stack([np.stack([store.read(name(vid, o)) for o in offs])
+                    for vid, offs in zip(split.ids, versions)])
+  return codes[:, 0] if offsets is None else codes
 
 
 def decode_all(codec, codes: np.ndarray, batch: int = 16) -> np.ndarray:
@@ -129,6 +149,9 @@ def prepare_inputs(config, workdir: str, mesh):
   kind = config.input.kind
   if kind not in INPUTS:
     raise ValueError(f'input.kind must be one of {INPUTS}, got {kind!r}')
+  copies = config.input.get('shifted_copies', 0)
+  if copies and kind != 'codes':
+    raise ValueError(f'input.shifted_copies={copies} is for codes; input.kind is {kind!r}')
   cache = config.data.get('cache_dir') or os.path.join(workdir, 'data')
   splits = {s: labeled.load_split(config.data, s, cache) for s in labeled.SPLITS}
   info = dict(input=kind, cr=1.0)
@@ -147,6 +170,11 @@ def prepare_inputs(config, workdir: str, mesh):
   if kind == 'codes':
     grid = views.Grid(codec.model.time_factor, codec.model.space_factor)
     books = input_codebooks(codec, config.input.codes_as)
+    if copies:
+      offsets = views.sub_cell_offsets(np.random.default_rng([config.seed, 17]),
+                                       len(splits['train'].ids), copies, grid)
+      codes['train'] = ShiftedCodes(
+          encode_split(codec, store_path, splits['train'], offsets), offsets)
     return splits, codes, grid, books, info
   return splits, {s: decode_all(codec, c) for s, c in codes.items()}, views.Grid(), None, info
 
@@ -159,10 +187,21 @@ def sample_batch(inputs: np.ndarray, data: labeled.LabeledVideos, grid: views.Gr
   """This host's rows of global batch `step`: a pure function of (seed, step)."""
   d = config.data
   rng = np.random.default_rng([config.seed, step])
-  rows = rng.integers(len(inputs), size=d.batch_size)[sharding.host_batch_slice(d.batch_size)]
-  boxes = views.random_boxes(rng, d.batch_size, d.frames, d.size, d.clip_frames, d.crop,
-                             grid)[sharding.host_batch_slice(d.batch_size)]
-  batch = dict(x=views.crop(inputs[rows], boxes, d.clip_frames, d.crop, grid))
+  host = sharding.host_batch_slice(d.batch_size)
+  rows = rng.integers(len(inputs), size=d.batch_size)
+  if isinstance(inputs, ShiftedCodes):  # a random version of each video, cut on its grid
+    versions = rng.integers(inputs.offsets.shape[1], size=d.batch_size)
+    offsets = inputs.offsets[rows, versions]
+    boxes = views.random_boxes(rng, d.batch_size, d.frames, d.size, d.clip_frames, d.crop,
+                               grid, offsets)[host]
+    rows, versions, offsets = rows[host], versions[host], offsets[host]
+    x = views.crop(inputs.codes[rows, versions], boxes - offsets, d.clip_frames, d.crop, grid)
+  else:
+    boxes = views.random_boxes(rng, d.batch_size, d.frames, d.size, d.clip_frames, d.crop,
+                               grid)[host]
+    rows = rows[host]
+    x = views.crop(inputs[rows], boxes, d.clip_frames, d.crop, grid)
+  batch = dict(x=x)
   if data.frame_level:
     batch['label'] = np.stack([data.labels[r, int(t):int(t) + d.clip_frames]
                                for r, (t, _, _) in zip(rows, boxes)])
