@@ -182,8 +182,8 @@ def prepare_inputs(config, workdir: str, mesh):
 # ---------------------------------------------------------------------------- training
 
 
-def sample_batch(inputs: np.ndarray, data: labeled.LabeledVideos, grid: views.Grid,
-                 config, step: int) -> dict:
+def sample_batch(inputs: np.ndarray | ShiftedCodes, data: labeled.LabeledVideos,
+                 grid: views.Grid, config, step: int) -> dict:
   """This host's rows of global batch `step`: a pure function of (seed, step)."""
   d = config.data
   rng = np.random.default_rng([config.seed, step])
