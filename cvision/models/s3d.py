@@ -111,18 +111,19 @@ class FactoredConv(nn.Module):
     b, t, h, w, c = x.shape
     conv = functools.partial(jax.lax.conv_general_dilated,
                              dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-    if kt == 1 and self.upsample > 1:  # nearest upsampling, then stride 1
+    if kt == 1:  # frames folded into the batch
+      x = x[:, ::st].reshape(-1, h, w, c)
+      if self.upsample == 1:
+        y = conv(x, kernel[0], (sh, sw), [(kh // 2, kh // 2), (kw // 2, kw // 2)])
+        return y.reshape(b, -1, *y.shape[1:])
+      # Nearest upsampling then stride 1, as one sub-pixel convolution on x's own grid.
       if (sh, sw) != (1, 1) or kh != kw:
         raise ValueError('an upsampled convolution has stride 1 and a square kernel')
       sub = upsampled_kernel(kernel[0], self.upsample)
       pad = sub.shape[0] // 2
-      y = conv(x[:, ::st].reshape(-1, h, w, c), sub, (1, 1), [(pad, pad), (pad, pad)])
+      y = conv(x, sub, (1, 1), [(pad, pad), (pad, pad)])
       u = self.upsample
       return layers.depth_to_space(y.reshape(b, -1, *y.shape[1:]), (1, u, u))
-    if kt == 1:  # frames folded into the batch
-      x = x[:, ::st].reshape(-1, h, w, c)
-      y = conv(x, kernel[0], (sh, sw), [(kh // 2, kh // 2), (kw // 2, kw // 2)])
-      return y.reshape(b, -1, *y.shape[1:])
     if (kh, kw) != (1, 1):
       raise ValueError(f'kernel {self.kernel} spans time and space; S3D factors it')
     # time x (pixels as one axis): a kt x 1 convolution

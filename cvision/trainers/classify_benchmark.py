@@ -75,21 +75,19 @@ def model_costs(config, model, x, labels, codebooks) -> dict:
               peak_bytes=_peak_bytes(compiled))
 
 
-def memory_at_size(config, codec, size: int) -> dict:
-  """Planned peak bytes of the train step on RGB and on codes for `size` x `size` clips,
-  compiled only (the paper's 224: too slow to run on CPU, cheap to plan)."""
+def memory_at_size(config, codec, grid: views.Grid, books, size: int) -> dict:
+  """Planned peak bytes of the train step on RGB and on codes (on `grid`, read through
+  `books`) for `size` x `size` clips, compiled only (the paper's 224: too slow to run on
+  CPU, cheap to plan)."""
   b = config.benchmark
-  t, f = codec.model.time_factor, codec.model.space_factor
   labels = jax.ShapeDtypeStruct((b.batch_size,), jnp.int32)
   rgb = jax.ShapeDtypeStruct((b.batch_size, b.frames, size, size, 3), jnp.uint8)
-  codes = jax.ShapeDtypeStruct((b.batch_size, b.frames // t, size // f, size // f,
-                                codec.model.codebooks), jnp.uint8)
-  grid = views.Grid(t, f)
+  codes = jax.ShapeDtypeStruct((b.batch_size, b.frames // grid.time, size // grid.space,
+                                size // grid.space, codec.model.codebooks), jnp.uint8)
   return dict(size=size, rgb_bytes=planned_peak_bytes(
       config, classify.make_model(config, views.Grid(), 10), rgb, labels, None),
               codes_bytes=planned_peak_bytes(
-      config, classify.make_model(config, grid, 10), codes, labels,
-      classify.input_codebooks(codec, config.input.codes_as)))
+      config, classify.make_model(config, grid, 10), codes, labels, books))
 
 
 def pipeline_rates(codec, clips: np.ndarray, folder: str, batch: int, repeats: int) -> dict:
@@ -127,13 +125,14 @@ def run(config, workdir: str, mesh):
   rgb = jnp.asarray(clips[:b.batch_size])
   codes = jnp.asarray(codec.encode(clips[:b.batch_size]))
   grid = views.Grid(codec.model.time_factor, codec.model.space_factor)
+  books = classify.input_codebooks(codec, config.input.codes_as)
   config.data.level = 'video'
   results = {
       'rgb': model_costs(config, classify.make_model(config, views.Grid(), 10), rgb, labels,
                          None),
       'codes': model_costs(config, classify.make_model(config, grid, 10), codes, labels,
-                           classify.input_codebooks(codec, config.input.codes_as))}
-  results['planned_memory'] = [memory_at_size(config, codec, size)
+                           books)}
+  results['planned_memory'] = [memory_at_size(config, codec, grid, books, size)
                                for size in b.get('memory_sizes', ())]
   with tempfile.TemporaryDirectory() as folder:
     results['pipeline'] = pipeline_rates(codec, clips, folder, b.batch_size, b.repeats)
