@@ -6,13 +6,6 @@ reconstructions are compared with the same model, optimizer and schedule.
 """
 import ml_collections
 
-# The codecs the quick configs use, trained on first use (CR 256: about 20 minutes on
-# CPU; CR 32: about 2).
-CODEC_CR256 = dict(workdir='runs/codec_small_2000',
-                   config='experiments/codec_quick.py:small_2000')
-CODEC_CR30 = dict(workdir='runs/codec_small_cr30',
-                  config='experiments/codec_quick.py:small_cr30')
-
 
 def quick(kind: str, codec: dict | None, arg: str | None) -> ml_collections.ConfigDict:
   """CPU-sized: the procedural action videos at 64x64, S3D at a quarter width.

@@ -1,7 +1,16 @@
 """The shared body of the paper-size codec configs (`experiments/codec_cr*.py`, CV Table
 5/10, §E.2-E.3): 256x256 clips of 32 frames, V_e = 256, 3 encoder and 5 decoder residual
-blocks; each file sets only the code grid and codebooks that give its compression rate."""
+blocks; each file sets only the code grid and codebooks that give its compression rate.
+Also where the small CPU codecs live, for the configs that use them."""
 import ml_collections
+
+# Small 64x64 codecs that other stages use, trained on first use (CR 256: about 20
+# minutes on CPU; CR 32: about 2): the quick classify configs and the long past-future
+# tours.
+CODEC_CR256 = dict(workdir='runs/codec_small_2000',
+                   config='experiments/codec_quick.py:small_2000')
+CODEC_CR30 = dict(workdir='runs/codec_small_cr30',
+                  config='experiments/codec_quick.py:small_cr30')
 
 
 def paper(expected_cr: float, down_blocks: int, codebooks: int, codebook_size: int,

@@ -7,11 +7,11 @@ batches of 8, S3D at full width; prints the ratios. The train step's memory is a
 planned (compiled, not run) at the paper's 224x224. Uses the small CR-256 codec in
 runs/codec_small_2000 (trained first if missing). `:smoke` is a seconds-long version for tests.
 """
-from cvision import classify_configs
+from cvision import classify_configs, codec_configs
 
 
 def get_config(arg=None):
-  c = classify_configs.quick('codes', classify_configs.CODEC_CR256, None)
+  c = classify_configs.quick('codes', codec_configs.CODEC_CR256, None)
   c.stage = 'classify_benchmark'
   c.model.update(width=1.0, stem_features=(64, 64))
   c.benchmark = dict(clips=32, frames=32, batch_size=8, repeats=3, seed=7,

@@ -4,8 +4,8 @@ python -m cvision.main --config=experiments/classify_codes_cr30_quick.py
 Variants: `:frames` (frame level), `:recon` (the decoded reconstructions), `:recon,frames`.
 Trains the small CR-32 codec into runs/codec_small_cr30 first if it is not there.
 """
-from cvision import classify_configs
+from cvision import classify_configs, codec_configs
 
 
 def get_config(arg=None):
-  return classify_configs.quick('codes', classify_configs.CODEC_CR30, arg)
+  return classify_configs.quick('codes', codec_configs.CODEC_CR30, arg)
