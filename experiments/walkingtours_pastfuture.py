@@ -43,11 +43,9 @@ def get_config(arg=None):
     # An update every 24 chunks (2 minutes) of 4 lanes that start at spread positions,
     # so each update mixes early and late parts of the tours. Long tours walk an open
     # world: a bounded one is revisited too often over 30 minutes.
-    # Measured on 30-minute test tours (slot): the default run's 300-step codec 86.5%,
-    # this better codec 90.0% (3 training tours, 800 updates); with 1,200 updates, 12
-    # training tours 91.9% and 24 tours 95.3%, where 3 tours and 1,600 updates overfit
-    # (98% train, 89.0%): the model needs many worlds to learn a similarity that carries
-    # over to new ones.
+    # The 2,000-step codec and many training worlds: trained on few, the model learns a
+    # similarity tuned to the worlds it saw (README: slot 90.0% on 3 tours, 91.9% on 12,
+    # 95.3% on 24; more updates on 3 tours only overfit them).
     c.codec.update(codec_configs.CODEC_CR256)
     c.data.update(num_train=24, num_val=1, num_test=2, tour_seconds=60.0 * minutes,
                   open_world=True)
