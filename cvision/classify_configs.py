@@ -27,7 +27,10 @@ def quick(kind: str, codec: dict | None, arg: str | None) -> ml_collections.Conf
   # shifted_copies: each training video is also encoded that many times, shifted by
   # random offsets within a code cell, so training crops of the codes are not confined
   # to the cell grid (CV Table 2 encoded randomly cropped videos); 0: no copies.
-  c.input = dict(kind=kind, codes_as='vectors', shifted_copies=0)
+  # codes_as: one-hot codes learn faster than the codebook vectors from these small
+  # codecs (CR 256: 40.5% top-1 against 17.5% with the same 1,200 steps; README).
+  c.input = dict(kind=kind, codes_as='onehot' if kind == 'codes' else 'vectors',
+                 shifted_copies=0)
   c.codec = dict(codec or dict(workdir='', config=''), store='')
   c.data = dict(source='actions', level='video', num_train=600, num_test=200, frames=24,
                 size=64, clip_frames=16, crop=56, batch_size=16, steps=4,
@@ -69,6 +72,7 @@ def paper(dataset: str, arg: str | None) -> ml_collections.ConfigDict:
   c = quick('codes' if kind == 'recon' else kind, codec, 'recon' if kind == 'recon' else None)
   c.data.update(source='', num_train=0, num_test=0, frames=64, size=256, clip_frames=32,
                 crop=224, batch_size=64, cache_dir='', frame_stride=2)
+  c.input.codes_as = 'vectors'  # the paper's input, from its well-trained codecs
   c.model.update(width=1.0, stem_features=(64, 64), bn_momentum=0.999)
   c.train.update(steps=100_000, lr=1e-3, warmup_steps=1000, log_every=100, ckpt_every=2000)
   c.eval.update(clips=4, crops=3, batch_size=16)

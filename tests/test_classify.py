@@ -313,6 +313,7 @@ def test_paper_size_configs_train_step_shapes(name, variant, shape):
     codec = encode.load_config(config.codec.config).model
     grid = views.Grid(2 ** codec.temporal_downsamples, 2 ** codec.down_blocks)
     assert shape[-1] == codec.codebooks * codec.code_dim
+    assert config.input.codes_as == 'vectors'  # the paper's input at paper size
   classes = 600 if name == 'k600' else 700
   model = classify.make_model(config, grid, classes)
   assert model.width == 1.0

@@ -161,7 +161,7 @@ def test_classify_codes_and_reconstructions_smoke_from_cli(codec_workdir, tmp_pa
   assert result.returncode == 0, result.stderr[-3000:]
   results = _classify_results(tmp_path / 'codes_run')
   assert results['input'] == 'codes' and results['cr'] == 256
-  assert results['input_shape'] == [4, 14, 14, 64]  # 4 codebooks of 16-vectors
+  assert results['input_shape'] == [4, 14, 14, 256]  # 4 codebooks, one-hot over 64 entries
   result = _cli(f'--config={config}:smoke,recon,frames', f'--workdir={tmp_path / "recon_run"}',
                 *common, cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-3000:]
@@ -181,7 +181,7 @@ def test_classify_codes_cr30_frame_level_smoke_from_cli(tmp_path):
                 f'--config.codec.workdir={codec}', cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-3000:]
   results = _classify_results(tmp_path / 'run')
-  assert results['cr'] == 32 and results['input_shape'] == [16, 14, 14, 32]
+  assert results['cr'] == 32 and results['input_shape'] == [16, 14, 14, 128]  # 2 x 64, one-hot
 
 
 def test_classify_benchmark_prints_ratios(codec_workdir, tmp_path):
