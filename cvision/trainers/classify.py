@@ -4,9 +4,9 @@ CV §4.3 (video level, Kinetics-style top-1/top-5) and §4.4 (frame level, COIN-
 per-frame top-1/top-5, mean ± std over test videos), with the inputs of Table 6:
 `input.kind` 'rgb' (the baseline), 'codes' (each code one-hot or as its codebook
 vectors, `input.codes_as`, through S3D's code stem) or 'recon' (the codes decoded back
-to pixels). Same model, optimizer
-and schedule for all three. Training takes one random view (clip in time, crop in
-space) per video; testing averages the logits of `eval.clips` x `eval.crops` views.
+to pixels). Same model, optimizer and schedule for all three. Training takes one random
+view (clip in time, crop in space) per video; testing averages the logits of
+`eval.clips` x `eval.crops` views.
 """
 import dataclasses
 import functools
