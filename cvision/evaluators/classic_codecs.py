@@ -2,9 +2,15 @@
 
 Sizes are the bytes of the real files: JPEG files and raw elementary streams (`-f h264`,
 `-f hevc`, no container), so the compression rates compare with the codec's code bits.
+
+`h264_gop<N>` / `h265_gop<N>` restrict the encoder to closed groups of N frames (a key
+frame every N, nothing predicted across groups): with N the codec's time factor, the
+classic codec sees no more of the video at once than the neural codes do; `_gop1` is
+intra-only coding.
 """
 import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +25,15 @@ from cvision import metrics
 JPEG_QUALITIES = (1, 2, 3, 5, 8, 12, 20, 30, 45, 60, 75, 90)
 CRFS = (12, 18, 23, 28, 32, 36, 40, 44, 48, 51)
 _FFMPEG_CODECS = {'h264': ('libx264', 'h264'), 'h265': ('libx265', 'hevc')}
+
+
+def parse_name(name: str) -> tuple[str, Optional[int]]:
+  """'jpeg' | 'h264' | 'h265' | 'h264_gop<N>' | 'h265_gop<N>' -> (codec, frames per GOP)."""
+  match = re.fullmatch(r'(jpeg|h264|h265)(?:_gop([1-9][0-9]*))?', name)
+  if not match or (match[1] == 'jpeg' and match[2]):
+    raise ValueError(f'unknown classic codec {name!r}: use jpeg, h264, h265, or h264_gop<N> '
+                     f'/ h265_gop<N> for closed groups of N frames')
+  return match[1], int(match[2]) if match[2] else None
 
 
 def ffmpeg_missing() -> Optional[str]:
@@ -47,25 +62,34 @@ def jpeg_roundtrip(clip: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
 
 
 def ffmpeg_encode_command(codec: str, width: int, height: int, crf: int, path: str,
-                          fps: float = 25.0, preset: str = 'medium') -> list[str]:
-  """ffmpeg arguments that encode raw rgb24 frames from stdin to an elementary stream."""
+                          fps: float = 25.0, preset: str = 'medium',
+                          gop: Optional[int] = None) -> list[str]:
+  """ffmpeg arguments that encode raw rgb24 frames from stdin to an elementary stream;
+  `gop` frames per closed group of pictures (None: the encoder's own choice)."""
   lib, fmt = _FFMPEG_CODECS[codec]
   command = ['ffmpeg', '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
              '-s', f'{width}x{height}', '-r', str(fps), '-i', '-', '-c:v', lib,
              '-preset', preset, '-crf', str(crf), '-pix_fmt', 'yuv420p', '-f', fmt]
-  if lib == 'libx265':
-    command += ['-x265-params', 'log-level=error']
+  params = ['log-level=error'] if lib == 'libx265' else []
+  if gop:
+    # Scene cuts would add key frames of their own; x265's default open GOPs would let
+    # a group's first frames reference the previous group.
+    params += [f'keyint={gop}', f'min-keyint={gop}', 'scenecut=0']
+    params += ['open-gop=0'] if lib == 'libx265' else []
+  if params:
+    command += ['-x265-params' if lib == 'libx265' else '-x264-params', ':'.join(params)]
   return command + [path]
 
 
 def ffmpeg_roundtrip(clip: np.ndarray, codec: str, crf: int, fps: float = 25.0,
-                     preset: str = 'medium') -> tuple[np.ndarray, int, float, float]:
+                     preset: str = 'medium',
+                     gop: Optional[int] = None) -> tuple[np.ndarray, int, float, float]:
   """Encodes with libx264/libx265 at `crf`; returns (decoded, stream bytes, enc s, dec s)."""
   fmt = _FFMPEG_CODECS[codec][1]
   t, h, w, _ = clip.shape
   with tempfile.TemporaryDirectory() as tmp:
     stream = os.path.join(tmp, f'video.{fmt}')
-    encode = ffmpeg_encode_command(codec, w, h, crf, stream, fps, preset)
+    encode = ffmpeg_encode_command(codec, w, h, crf, stream, fps, preset, gop)
     start = time.perf_counter()
     subprocess.run(encode, input=np.ascontiguousarray(clip).tobytes(),
                    check=True, capture_output=True)
@@ -79,8 +103,9 @@ def ffmpeg_roundtrip(clip: np.ndarray, codec: str, crf: int, fps: float = 25.0,
   return decoded, size, encode_s, decode_s
 
 
-def sweep(clip: np.ndarray, codec: str) -> list[dict]:
-  """Rate-distortion points of one classic codec on one clip, sorted by CR."""
+def sweep(clip: np.ndarray, name: str) -> list[dict]:
+  """Rate-distortion points of one classic codec (`parse_name`) on one clip, sorted by CR."""
+  codec, gop = parse_name(name)
   raw = clip.size
   points = []
   settings = JPEG_QUALITIES if codec == 'jpeg' else CRFS
@@ -88,7 +113,7 @@ def sweep(clip: np.ndarray, codec: str) -> list[dict]:
     if codec == 'jpeg':
       decoded, size = jpeg_roundtrip(clip, setting)
     else:
-      decoded, size, _, _ = ffmpeg_roundtrip(clip, codec, setting)
+      decoded, size, _, _ = ffmpeg_roundtrip(clip, codec, setting, gop=gop)
     point = metrics.reconstruction_metrics(clip / 255.0, decoded / 255.0)
     point.update(setting=setting, bytes=size, cr=raw / size,
                  bpp=metrics.bits_per_pixel(size, *clip.shape[:3]))

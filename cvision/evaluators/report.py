@@ -31,7 +31,7 @@ def plot_rd(results: dict, path: str):
       cr = np.mean([[p['cr'] for p in curve] for curve in by_setting], 0)
       value = np.mean([[p[key] for p in curve] for curve in by_setting], 0)
       order = np.argsort(cr)
-      ax.plot(cr[order], value[order], marker='.', label=name.upper())
+      ax.plot(cr[order], value[order], marker='.', label=name.upper().replace('_GOP', ', GOP '))
     neural_cr = np.mean([c['neural']['cr'] for c in clips])
     ax.plot([neural_cr], [np.mean([c['neural'][key] for c in clips])], 'r*',
             markersize=14, label='neural codec')

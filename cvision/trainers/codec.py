@@ -122,7 +122,10 @@ def _write_preview(writer, workdir, model, state, clip, step):
 
 
 def run(config, workdir: str, mesh):
+  from cvision.trainers import codec_eval  # pylint: disable=g-import-not-at-top
+  evaluate = config.eval.get('after_training', True)
+  if evaluate:
+    codec_eval.classic_names(config)  # a misspelt codec fails now, not after training
   codec = train(config, workdir, mesh)
-  if config.eval.get('after_training', True):
-    from cvision.trainers import codec_eval  # pylint: disable=g-import-not-at-top
+  if evaluate:
     codec_eval.evaluate(config, workdir, codec)

@@ -31,7 +31,7 @@ def evaluate(config, workdir: str, codec: trained_codec.TrainedCodec) -> dict:
   out_dir = os.path.join(workdir, 'eval')
   os.makedirs(out_dir, exist_ok=True)
   paths = eval_clips.resolve(config.eval.videos)
-  wanted = tuple(config.eval.get('classic_codecs', ('jpeg', 'h264', 'h265')))
+  wanted = classic_names(config)
   why_not = classic_codecs.ffmpeg_missing()
   if why_not:
     logging.warning('%s', why_not)
@@ -54,6 +54,14 @@ def evaluate(config, workdir: str, codec: trained_codec.TrainedCodec) -> dict:
   report.plot_rd(results, os.path.join(out_dir, 'rd_curve.png'))
   print(table)
   return results
+
+
+def classic_names(config) -> tuple[str, ...]:
+  """`eval.classic_codecs`, each name checked (a typo is an error before any work)."""
+  names = tuple(config.eval.get('classic_codecs', ('jpeg', 'h264', 'h265')))
+  for name in names:
+    classic_codecs.parse_name(name)
+  return names
 
 
 def summarize(clips: dict, codecs) -> dict:
