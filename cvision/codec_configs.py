@@ -4,13 +4,12 @@ blocks; each file sets only the code grid and codebooks that give its compressio
 Also where the small CPU codecs live, for the configs that use them."""
 import ml_collections
 
-# Small 64x64 codecs that other stages use, trained on first use (CR 256: about 20
-# minutes on CPU; CR 32: about 2): the quick classify configs and the long past-future
-# tours.
+# Small 64x64 codecs that other stages use, trained on first use (2,000 steps each, about
+# 20 minutes on CPU): the quick classify configs and the long past-future tours.
 CODEC_CR256 = dict(workdir='runs/codec_small_2000',
                    config='experiments/codec_quick.py:small_2000')
-CODEC_CR30 = dict(workdir='runs/codec_small_cr30',
-                  config='experiments/codec_quick.py:small_cr30')
+CODEC_CR30 = dict(workdir='runs/codec_small_cr30_2000',
+                  config='experiments/codec_quick.py:small_cr30_2000')
 
 
 def paper(expected_cr: float, down_blocks: int, codebooks: int, codebook_size: int,

@@ -6,8 +6,8 @@ python -m cvision.main --config=experiments/codec_quick.py --workdir=runs/codec_
 past-future task makes it when it has no codec (walkingtours_pastfuture.py):
 python -m cvision.main --config=experiments/codec_quick.py:small --workdir=runs/codec_small
 `:small_2000` is the same trained for 2,000 steps (the classify configs at CR 256).
-`:small_cr30` is its CR-32 sibling (codes 1/4 of the side, every frame) for the
-classify configs at CR ~30.
+`:small_cr30` is its CR-32 sibling (codes 1/4 of the side, every frame), 300 steps;
+`:small_cr30_2000` the same trained for 2,000 steps (the classify configs at CR ~30).
 
 Codes are 1/4 in time and 1/8 in space with 4 codebooks of 64 entries: per 4 frames of
 128x128x3 bytes, 16x16x4 codes of 6 bits (CV §B.2's time compression), CR = 256.
@@ -47,13 +47,14 @@ def get_config(arg=None):
     steps, every = (300, 100) if arg == 'small' else (2000, 250)
     # mse_weight 0: the past-future and classify results were measured with these.
     c.train.update(steps=steps, ckpt_every=every, preview_every=100, mse_weight=0.0)
-  elif arg == 'small_cr30':
+  elif arg in ('small_cr30', 'small_cr30_2000'):
     # CR 32 (CV's CR ~30): every frame, 1/4 of the side, 2 codebooks of 64.
     c.expected_cr = 32.0
     c.data.update(size=64, crop=64, batch_size=4)
     c.model.update(width=32, down_blocks=2, temporal_downsamples=0, codebooks=2)
-    c.train.update(steps=300, ckpt_every=100, preview_every=100, mse_weight=0.0)
+    steps, every = (300, 100) if arg == 'small_cr30' else (2000, 250)
+    c.train.update(steps=steps, ckpt_every=every, preview_every=100, mse_weight=0.0)
   elif arg:
     raise ValueError(f'unknown variant {arg!r} of codec_quick '
-                     '(known: small, small_2000, small_cr30)')
+                     '(known: small, small_2000, small_cr30, small_cr30_2000)')
   return c

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import conftest
-from cvision import config_schema, main
+from cvision import codec_configs, config_schema, main
 from cvision.trainers import encode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -172,7 +172,7 @@ def test_classify_codes_and_reconstructions_smoke_from_cli(codec_workdir, tmp_pa
 
 def test_classify_codes_cr30_frame_level_smoke_from_cli(tmp_path):
   codec = tmp_path / 'codec'
-  result = _cli(f"--config={os.path.join(ROOT, 'experiments', 'codec_quick.py')}:small_cr30",
+  result = _cli(f"--config={os.path.join(ROOT, codec_configs.CODEC_CR30['config'])}",
                 f'--workdir={codec}', '--config.train.steps=2', '--config.data.num_tours=2',
                 '--config.data.frames=4', '--config.eval.after_training=False', cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-3000:]
