@@ -118,3 +118,13 @@ def test_codec_workdir_of_another_codec_is_refused(tmp_path):
   bigger.data.size *= 2
   with pytest.raises(ValueError, match='size'):
     trained_codec.write_info(str(tmp_path), bigger)
+
+
+def test_misspelt_classic_codec_fails_before_training(tmp_path):
+  config = tiny_config()
+  config.eval.after_training = True
+  config.eval.classic_codecs = ('jpeg', 'h246')
+  mesh = sharding.make_mesh((('data', -1),), jax.devices()[:1])
+  with pytest.raises(ValueError, match="'h246'"):
+    codec.run(config, str(tmp_path), mesh)
+  assert not list(tmp_path.iterdir())  # nothing trained, nothing written
