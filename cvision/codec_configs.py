@@ -4,8 +4,9 @@ blocks; each file sets only the code grid and codebooks that give its compressio
 Also where the small CPU codecs live, for the configs that use them."""
 import ml_collections
 
-# Small 64x64 codecs that other stages use, trained on first use (2,000 steps each, about
-# 20 minutes on CPU): the quick classify configs and the long past-future tours.
+# Small 64x64 codecs that other stages use, trained on first use (2,000 steps each; on 2
+# CPU cores about 20 minutes at CR 256, 30 at CR 32): the quick classify configs and the
+# long past-future tours.
 CODEC_CR256 = dict(workdir='runs/codec_small_2000',
                    config='experiments/codec_quick.py:small_2000')
 CODEC_CR30 = dict(workdir='runs/codec_small_cr30_2000',
