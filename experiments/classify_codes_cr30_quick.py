@@ -2,8 +2,8 @@
 
 python -m cvision.main --config=experiments/classify_codes_cr30_quick.py
 Variants: `:frames` (frame level), `:recon` (the decoded reconstructions), `:recon,frames`.
-Trains the small CR-32 codec (codec_quick.py:small_cr30_2000) into
-runs/codec_small_cr30_2000 first if it is not there.
+Trains the small CR-32 codec (codec_quick.py:small_cr30) into runs/codec_small_cr30
+first if it is not there.
 """
 from cvision import classify_configs, codec_configs
 

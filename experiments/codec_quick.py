@@ -6,8 +6,8 @@ python -m cvision.main --config=experiments/codec_quick.py --workdir=runs/codec_
 past-future task makes it when it has no codec (walkingtours_pastfuture.py):
 python -m cvision.main --config=experiments/codec_quick.py:small --workdir=runs/codec_small
 `:small_2000` is the same trained for 2,000 steps (the classify configs at CR 256).
-`:small_cr30` is its CR-32 sibling (codes 1/4 of the side, every frame), 300 steps;
-`:small_cr30_2000` the same trained for 2,000 steps (the classify configs at CR ~30).
+`:small_cr30` is its CR-32 sibling (codes 1/4 of the side, every frame), 300 steps, for
+the classify configs at CR ~30; `:small_cr30_2000` the same trained for 2,000 steps.
 
 Codes are 1/4 in time and 1/8 in space with 4 codebooks of 64 entries: per 4 frames of
 128x128x3 bytes, 16x16x4 codes of 6 bits (CV §B.2's time compression), CR = 256.
