@@ -1,4 +1,4 @@
-"""VQ codec at CR 256 on 128x128 tours; 2,400 steps take about 27 minutes on 2 CPU cores.
+"""VQ codec at CR 256 on 128x128 tours; 2,400 steps take about 29 minutes on 2 CPU cores.
 
 python -m cvision.main --config=experiments/codec_quick.py --workdir=runs/codec_quick
 
