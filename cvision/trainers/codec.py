@@ -122,10 +122,9 @@ def _write_preview(writer, workdir, model, state, clip, step):
 
 
 def run(config, workdir: str, mesh):
+  if not config.eval.get('after_training', True):
+    train(config, workdir, mesh)
+    return
   from cvision.trainers import codec_eval  # pylint: disable=g-import-not-at-top
-  evaluate = config.eval.get('after_training', True)
-  if evaluate:
-    codec_eval.classic_names(config)  # a misspelt codec fails now, not after training
-  codec = train(config, workdir, mesh)
-  if evaluate:
-    codec_eval.evaluate(config, workdir, codec)
+  codec_eval.classic_names(config)  # a misspelt codec fails now, not after training
+  codec_eval.evaluate(config, workdir, train(config, workdir, mesh))
