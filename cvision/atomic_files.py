@@ -9,7 +9,7 @@ import json
 import os
 import uuid
 
-import tensorflow as tf
+from cvision.tensorflow_cpu import tf
 
 gfile = tf.io.gfile
 

@@ -1,25 +1,31 @@
 """Runs one stage of the pipeline from a config file.
 
-python -m cvision.main --config=experiments/<name>.py [--config.a.b=v] [--workdir=DIR]
+python -m cvision.main --config=experiments/<name>.py[:variant] [--config.a.b=v] [--workdir=DIR]
+
+The terminal shows the stage's plan, a progress bar per phase, warnings and the final
+table; every log line (libraries' included) goes to `<workdir>/log.txt`
+(`--alsologtostderr` shows them here too). A problem the user can fix ends the run with
+one line and exit status 2; its traceback is in the log.
 """
 import importlib
 import os
 import re
+import sys
 
-import jax
-from absl import app, flags, logging
-from ml_collections import config_flags
+from cvision import tensorflow_cpu  # pylint: disable=unused-import  (first: TF stays quiet)
 
-from cvision import config_schema
-from cvision.train_lib import sharding
+import jax  # pylint: disable=g-import-not-at-top,wrong-import-order
+from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wrong-import-order
+from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
 
-STAGES = ('codec', 'codec_eval', 'encode', 'decode', 'benchmark', 'pastfuture',
-          'pastfuture_benchmark', 'classify', 'classify_benchmark')
+from cvision import configs, errors, provision  # pylint: disable=g-import-not-at-top
+from cvision.train_lib import sharding  # pylint: disable=g-import-not-at-top
 
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
-                                          lock_config=True)
+FLAGS = flags.FLAGS
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file '
+                                          '(path.py or path.py:variant).', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None,
-                               'Where checkpoints, metrics and outputs go '
+                               'Where checkpoints, metrics, outputs and log.txt go '
                                '(default: runs/<config file name>).')
 _MULTIHOST = flags.DEFINE_bool('multihost', False,
                                'Call jax.distributed.initialize() (TPU VM pods, SLURM).')
@@ -34,24 +40,76 @@ def default_workdir(config_path: str) -> str:
   return os.path.join('runs', name)
 
 
+def _stop(error: Exception):
+  """Ends the run on a problem the user can fix: one line, exit status 2."""
+  message = ' '.join(str(error).split())
+  print(f'error: {message}', file=sys.stderr)
+  sys.exit(2)
+
+
+def _log_to_workdir(workdir: str):
+  """Every log line to `<workdir>/log.txt`; only warnings and errors to the terminal."""
+  handler = logging.get_absl_handler().python_handler
+  handler.stream = open(os.path.join(workdir, 'log.txt'), 'a', encoding='utf-8')
+  if not FLAGS['stderrthreshold'].present:
+    FLAGS.stderrthreshold = 'warning'
+  logging.info('command: %s', ' '.join(sys.argv))
+
+
+def _config_file_first(argv: list[str]) -> list[str]:
+  """`argv` with the --config file resolved (`configs.resolve_path`), or a clear stop."""
+  argv = list(argv)
+  for i, arg in enumerate(argv):
+    if arg.startswith('--config='):
+      path, colon, variant = arg[len('--config='):].partition(':')
+      resolved = configs.resolve_path(path)
+      if not os.path.isfile(resolved):
+        _stop(errors.MissingInput(f'config file not found: {path}'))
+      argv[i] = f'--config={resolved}{colon}{variant}'
+  return argv
+
+
+def parse_flags(argv):
+  """absl's flag parsing; a config typo or a bad flag is one line and exit status 2."""
+  try:
+    return FLAGS(_config_file_first(argv))
+  except (AttributeError, KeyError) as e:  # an override of a field the config lacks
+    while e.args and isinstance(e.args[0], BaseException):
+      e = e.args[0]  # ml_collections wraps the KeyError that says what it would accept
+    _stop(errors.ConfigError(f'a --config override names an unknown field: '
+                             f'{e.args[0] if e.args else e}'))
+  except (flags.Error, errors.UserError, ValueError, TypeError) as e:
+    # A variant's error comes wrapped with the config file's traceback: keep its last line.
+    raised = re.findall(r'^\w+(?:Error|Exception): (.*)$', str(e), re.MULTILINE)
+    _stop(errors.ConfigError(raised[-1] if raised else str(e)))
+
+
 def main(argv):
-  del argv
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   if _MULTIHOST.value:
     jax.distributed.initialize()
-  config = _CONFIG.value
-  config_schema.check(config)
-  if config.stage not in STAGES:
-    raise app.UsageError(f'config.stage must be one of {STAGES}, got {config.stage!r}')
+  try:
+    config = configs.check(_CONFIG.value)
+  except errors.UserError as e:
+    _stop(e)
   workdir = _WORKDIR.value or default_workdir(
-      config_flags.get_config_filename(flags.FLAGS['config']))
+      config_flags.get_config_filename(FLAGS['config']))
   os.makedirs(workdir, exist_ok=True)
-  logging.info('stage %s, workdir %s, %d processes, %d devices', config.stage, workdir,
-               jax.process_count(), jax.device_count())
-  mesh = sharding.make_mesh(config.get('mesh', (('data', -1),)))
-  stage = importlib.import_module(f'cvision.trainers.{config.stage}')
-  stage.run(config, workdir, mesh)
+  _log_to_workdir(workdir)
+  try:
+    mesh = sharding.make_mesh(config.mesh)
+    print(f'{config.stage} in {workdir} on {jax.device_count()} {jax.default_backend()} '
+          f'device(s), {jax.process_count()} process(es), mesh {dict(mesh.shape)}; '
+          f'log: {os.path.join(workdir, "log.txt")}')
+    logging.info('config:\n%s', config)
+    stage = importlib.import_module(f'cvision.trainers.{config.stage}')
+    stage.run(config, workdir, mesh, provision.codec_loader(config, workdir, mesh))
+  except errors.UserError as e:
+    logging.info('stopped by a problem in the input or config', exc_info=True)
+    _stop(e)
 
 
 if __name__ == '__main__':
   flags.mark_flag_as_required('config')
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

@@ -5,16 +5,17 @@ checkpoints; everything downstream (evaluation, encoding, decoding) loads the co
 there, so nothing is retrained and a codes store can record exactly which codec made it.
 """
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
-from cvision import atomic_files
+from cvision import atomic_files, errors
+from cvision.configs import codec as codec_configs
 from cvision.models import vqvae
 from cvision.train_lib import checkpoint, state as state_lib
 
@@ -36,6 +37,11 @@ def _architecture(model_fields: dict) -> dict:
   model = vqvae.VQVAE(**model_fields)
   return {f.name: getattr(model, f.name) for f in dataclasses.fields(vqvae.VQVAE)
           if f.name not in ('parent', 'name')}
+
+
+def configured_workdir(config, workdir: str) -> str:
+  """Where a stage's codec lives: `config.codec.workdir`, or `<workdir>/codec` if ''."""
+  return config.codec.workdir or os.path.join(workdir, 'codec')
 
 
 def read_info(workdir: str):
@@ -62,7 +68,7 @@ def write_info(workdir: str, config):
     differ = sorted(k for k in mine if mine[k] != old[k])
     differ += [k for k in ('frames', 'size') if theirs.get(k) != info[k]]
     if differ:
-      raise ValueError(f'{workdir} holds another codec ({", ".join(differ)} differ); use '
+      raise errors.ConfigError(f'{workdir} holds another codec ({", ".join(differ)} differ); use '
                        f'another --workdir, or delete {workdir} to retrain there')
   os.makedirs(workdir, exist_ok=True)
   atomic_files.write_json(os.path.join(workdir, INFO_FILE), info, indent=2)
@@ -89,9 +95,14 @@ class TrainedCodec:
   fingerprint: str
 
   def __post_init__(self):
-    v = {'params': self.params, **self.variables}
-    self._encode = jax.jit(lambda x: self.model.apply(v, x, method=vqvae.VQVAE.encode))
-    self._decode = jax.jit(lambda c: self.model.apply(v, c, method=vqvae.VQVAE.decode))
+    # The weights are arguments, not constants baked into the compiled programs.
+    self._encode = jax.jit(functools.partial(self.model.apply, method=vqvae.VQVAE.encode))
+    self._decode = jax.jit(functools.partial(self.model.apply, method=vqvae.VQVAE.decode))
+
+  @property
+  def weights(self) -> dict:
+    """The model's variables as `model.apply` takes them."""
+    return {'params': self.params, **self.variables}
 
   @property
   def code_channels(self) -> int:
@@ -108,11 +119,12 @@ class TrainedCodec:
 
   def encode(self, video: np.ndarray) -> np.ndarray:
     """uint8 `[B, T, H, W, 3]` -> int32 codes `[B, T', H', W', N]`."""
-    return np.asarray(self._encode(jnp.asarray(video, jnp.float32) / 255.0))
+    return np.asarray(self._encode(self.weights, jnp.asarray(video, jnp.float32) / 255.0))
 
   def decode(self, codes: np.ndarray) -> np.ndarray:
     """codes -> float `[B, T, H, W, 3]` clipped to [0, 1]."""
-    return np.clip(np.asarray(self._decode(jnp.asarray(codes, jnp.int32))), 0.0, 1.0)
+    return np.clip(np.asarray(self._decode(self.weights, jnp.asarray(codes, jnp.int32))),
+                   0.0, 1.0)
 
   def code_shape(self, frames: int, height: int, width: int) -> tuple[int, int, int]:
     t, s = self.model.time_factor, self.model.space_factor
@@ -128,16 +140,19 @@ def load(workdir: str) -> TrainedCodec:
   """Loads the newest checkpoint of the codec trained in `workdir`."""
   info = read_info(workdir)
   if info is None:
-    raise FileNotFoundError(f'no trained codec in {workdir} ({INFO_FILE} missing); run the '
+    raise errors.MissingInput(f'no trained codec in {workdir} ({INFO_FILE} missing); run the '
                             f'codec stage with --workdir={workdir} first')
   model = vqvae.VQVAE(**info['model'])
   t = model.time_factor
   dummy = jnp.zeros((1, t, info['size'], info['size'], 3))
 
+  train = codec_configs.base().train  # defaults for fields older runs did not record
+  train.update({k: v for k, v in info['train'].items() if k in train})
+  tx = state_lib.make_optimizer(train)
+
   def init(rng):
     v = model.init({'params': rng}, dummy)
-    tx = state_lib.make_optimizer(ml_collections.ConfigDict(info['train']))
-    return state_lib.create_state(v['params'], {'vq': v['vq']}, tx)
+    return state_lib.TrainState.create(v['params'], tx, {'vq': v['vq']})
 
   abstract = jax.eval_shape(init, jax.random.key(0))
   step, restored = checkpoint.load_latest(workdir, abstract)

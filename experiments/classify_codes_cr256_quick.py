@@ -7,8 +7,8 @@ Variants: `:frames` (frame level), `:recon,frames`.
 Trains the small CR-256 codec (codec_quick.py:small_2000) into runs/codec_small_2000
 first if it is not there.
 """
-from cvision import classify_configs, codec_configs
+from cvision.configs import classify, codec
 
 
 def get_config(arg=None):
-  return classify_configs.quick('codes', codec_configs.CODEC_CR256, arg)
+  return classify.quick('codes', codec.SMALL_CR256, arg)

@@ -5,8 +5,8 @@ Variants: `:frames` (frame level), `:recon` (the decoded reconstructions), `:rec
 Trains the small CR-32 codec (codec_quick.py:small_cr30) into runs/codec_small_cr30
 first if it is not there.
 """
-from cvision import classify_configs, codec_configs
+from cvision.configs import classify, codec
 
 
 def get_config(arg=None):
-  return classify_configs.quick('codes', codec_configs.CODEC_CR30, arg)
+  return classify.quick('codes', codec.SMALL_CR30, arg)

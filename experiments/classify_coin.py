@@ -7,8 +7,8 @@ Variants: rgb, cr30, cr256, recon (reconstructions of the CR-256 codes). Point
 --config.codec.workdir at a paper-size codec (experiments/codec_cr30.py, codec_cr256.py).
 For TPU/GPU; on CPU only shapes and compilation are tested.
 """
-from cvision import classify_configs
+from cvision.configs import classify
 
 
 def get_config(arg=None):
-  return classify_configs.paper('coin', arg)
+  return classify.paper('coin', arg)

@@ -4,8 +4,8 @@ python -m cvision.main --config=experiments/classify_rgb_quick.py
 Frame-level (COIN-style steps videos, per-frame labels):
 python -m cvision.main --config=experiments/classify_rgb_quick.py:frames
 """
-from cvision import classify_configs
+from cvision.configs import classify
 
 
 def get_config(arg=None):
-  return classify_configs.quick('rgb', None, arg)
+  return classify.quick('rgb', None, arg)

@@ -5,9 +5,9 @@ python -m cvision.main --config=experiments/codec_cr236.py --workdir=runs/codec_
 For TPU/GPU hosts (shape/compile-tested in CI, not trained there): codes 1/16 of the image side (16x16), two codebooks of 8192 entries (CV §B.2).
 Train on real videos with --config.data.source=folder --config.data.path=/videos.
 """
-from cvision import codec_configs
+from cvision.configs import codec
 
 
 def get_config(arg=None):
   del arg
-  return codec_configs.paper(236.3, down_blocks=4, codebooks=2, codebook_size=8192)
+  return codec.paper(236.3, down_blocks=4, codebooks=2, codebook_size=8192)

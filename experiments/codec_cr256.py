@@ -7,10 +7,10 @@ entries (the layout of codec_quick.py at paper size): the CR-256 codes that S3D 
 with the stem of CV Fig. 14 (classify_k600.py:cr256).
 Train on real videos with --config.data.source=folder --config.data.path=/videos.
 """
-from cvision import codec_configs
+from cvision.configs import codec
 
 
 def get_config(arg=None):
   del arg
-  return codec_configs.paper(256.0, down_blocks=3, codebooks=4, codebook_size=64,
+  return codec.paper(256.0, down_blocks=3, codebooks=4, codebook_size=64,
                              temporal_downsamples=2)

@@ -5,9 +5,9 @@ python -m cvision.main --config=experiments/codec_cr30.py --workdir=runs/codec_c
 For TPU/GPU hosts (shape/compile-tested in CI, not trained there): codes 1/4 of the image side (64x64), one codebook of 8192 entries.
 Train on real videos with --config.data.source=folder --config.data.path=/videos.
 """
-from cvision import codec_configs
+from cvision.configs import codec
 
 
 def get_config(arg=None):
   del arg
-  return codec_configs.paper(29.5, down_blocks=2, codebooks=1, codebook_size=8192)
+  return codec.paper(29.5, down_blocks=2, codebooks=1, codebook_size=8192)

@@ -15,27 +15,11 @@ runs/walkingtours_pastfuture_<arg>):
   smoke   seconds-long tours and 2 updates, for tests
 Real videos: --config.data.source=/path/with/train,val,test/subfolders
 """
-import ml_collections
-
-from cvision import codec_configs
+from cvision.configs import codec, pastfuture
 
 
 def get_config(arg=None):
-  c = ml_collections.ConfigDict()
-  c.stage = 'pastfuture'
-  c.seed = 0
-  # codec.workdir '' means <workdir>/codec; trained from codec.config when missing.
-  c.codec = dict(workdir='', config='experiments/codec_quick.py:small')
-  c.data = dict(source='tours', num_train=24, num_val=2, num_test=6, tour_seconds=120.0,
-                chunk_seconds=5.0, store='', window=128, seed_offset=0, frame_stride=1,
-                open_world=False)
-  c.task = dict(memories=('slot', 'lstm', 'none'), crop=7, queries_per_update=24,
-                batch_tours=4, chunks_per_update=0, eval_queries=64, chunk_jitter=True,
-                train_chunks=0, window_updates=0)
-  c.model = dict(width=32, features=128, time_pool=8, grid=2, layers=2, heads=4, top_k=0)
-  c.train = dict(steps=300, lr=2e-3, warmup_steps=10, final_lr_fraction=0.05,
-                 weight_decay=1e-4, grad_clip=1.0, log_every=10, ckpt_every=25)
-  c.mesh = (('data', -1),)
+  c = pastfuture.base()
   minutes = {'30min': 30, '60min': 60}.get(arg)
   if arg and arg.startswith('minutes='):
     minutes = float(arg.split('=', 1)[1])
@@ -44,9 +28,8 @@ def get_config(arg=None):
     # so each update mixes early and late parts of the tours. Long tours walk an open
     # world: a bounded one is revisited too often over 30 minutes.
     # The 2,000-step codec and many training worlds: trained on few, the model learns a
-    # similarity tuned to the worlds it saw (README: slot 90.0% on 3 tours, 91.9% on 12,
-    # 95.3% on 24; more updates on 3 tours only overfit them).
-    c.codec.update(codec_configs.CODEC_CR256)
+    # similarity tuned to the worlds it saw (docs/results.md).
+    c.codec.update(codec.SMALL_CR256)
     c.data.update(num_train=24, num_val=1, num_test=2, tour_seconds=60.0 * minutes,
                   open_world=True)
     c.task.update(batch_tours=4, chunks_per_update=24)
@@ -57,7 +40,6 @@ def get_config(arg=None):
     c.model.update(top_k=4)
     c.train.update(steps=1200, ckpt_every=50)
   elif arg == 'smoke':
-    c.codec.config = 'experiments/codec_quick.py:small'
     c.data.update(num_train=2, num_val=1, num_test=1, tour_seconds=12.0, chunk_seconds=2.0)
     c.task.update(batch_tours=2, eval_queries=4)
     c.model.update(width=8, features=16, layers=1, heads=2)

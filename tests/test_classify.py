@@ -4,15 +4,14 @@ import csv
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
 
-from cvision import classify_configs
-from cvision.data import actions, codes_store, labeled, video_io, views
+from cvision import configs
+from cvision.data import actions, classify_inputs, codes_store, labeled, video_io, views
 from cvision.evaluators import classification
 from cvision.models import s3d
-from cvision.trainers import classify
+from cvision.tasks import classify
 
 
 def test_procedural_videos_are_deterministic_and_labelled():
@@ -91,7 +90,7 @@ def test_multi_view_averaging_and_topk():
   result = classification.video_level(mean, np.asarray([2, 1]))
   assert result['top1'] == 50 and result['top5'] == 100
   assert result['confusion'] == [[0, 0, 0], [1, 0, 0], [0, 0, 1]]  # true 1 read as 0
-  table = classify.confusion_table(result['confusion'], ('a', 'b', 'c'))
+  table = classification.confusion_table(result['confusion'], ('a', 'b', 'c'))
   assert '0=a 1=b 2=c' in table and '| 1 | 1 | 0 | 0 | 0.0 |' in table
   assert '| 2 | 0 | 0 | 1 | 100.0 |' in table
   assert classification.topk_correct(mean, np.asarray([1, 1]), 2).tolist() == [True, True]
@@ -121,7 +120,7 @@ def test_frame_level_label_alignment_after_temporal_striding():
 def test_training_batches_take_labels_of_the_frames_they_show():
   """For codes (4 frames a cell), a batch's code crop starts at t / 4 and its per-frame
   labels are those of frames t .. t + clip_frames."""
-  config = classify_configs.quick('codes', None, 'frames,smoke')
+  config = configs.classify.quick('codes', None, 'frames,smoke')
   config.data.update(frames=32, clip_frames=16, size=32, crop=16, batch_size=4)
   rng = np.random.default_rng(1)
   n = 5
@@ -130,8 +129,8 @@ def test_training_batches_take_labels_of_the_frames_they_show():
   data = labeled.LabeledVideos([str(i) for i in range(n)], np.zeros((n, 32, 32, 32, 3), np.uint8),
                                labels, actions.MOTIONS)
   grid = views.Grid(4, 8)
-  batch = classify.sample_batch(codes, data, grid, config, step=3)
-  again = classify.sample_batch(codes, data, grid, config, step=3)
+  batch = classify_inputs.sample_batch(codes, data, grid, config, step=3)
+  again = classify_inputs.sample_batch(codes, data, grid, config, step=3)
   np.testing.assert_array_equal(batch['x'], again['x'])
   assert batch['x'].shape == (4, 4, 2, 2, 2) and batch['label'].shape == (4, 16)
   matched = 0
@@ -164,15 +163,15 @@ def test_shifted_copies_give_training_crops_between_the_code_cells():
   with pytest.raises(ValueError, match='31 other offsets'):
     views.sub_cell_offsets(np.random.default_rng(0), n, 32, grid)
   codes = np.stack([[views.shift(video, o)[::2, ::4, ::4] for o in offs] for offs in offsets])
-  inputs = classify.ShiftedCodes(codes, offsets)
-  config = classify_configs.quick('codes', None, 'frames,smoke')
+  inputs = classify_inputs.ShiftedCodes(codes, offsets)
+  config = configs.classify.quick('codes', None, 'frames,smoke')
   config.data.update(frames=8, clip_frames=4, size=16, crop=8, batch_size=8)
   labels = np.arange(n)[:, None] * 100 + np.arange(8)  # video r, frame t: 100 r + t
   data = labeled.LabeledVideos(list('abc'), np.zeros((n, 8, 16, 16, 3), np.uint8), labels,
                                actions.MOTIONS)
   starts = []
   for step in range(20):
-    batch = classify.sample_batch(inputs, data, grid, config, step)
+    batch = classify_inputs.sample_batch(inputs, data, grid, config, step)
     assert batch['x'].shape == (8, 2, 2, 2, 3)
     for view, label in zip(batch['x'], batch['label']):
       t0, y0, x0 = view[0, 0, 0]
@@ -181,10 +180,10 @@ def test_shifted_copies_give_training_crops_between_the_code_cells():
       np.testing.assert_array_equal(view, video[t0:t0 + 4:2, y0:y0 + 8:4, x0:x0 + 8:4])
       starts.append((t0 % 2, y0 % 4, x0 % 4))
   assert len(set(starts)) > 4  # crops off the cell grid, several offsets
-  config = classify_configs.quick('rgb', None, 'smoke')
+  config = configs.classify.quick('rgb', None, 'smoke')
   config.input.shifted_copies = 2
   with pytest.raises(ValueError, match='shifted_copies=2 is for codes'):
-    classify.prepare_inputs(config, 'unused', None)
+    classify_inputs.prepare(config, 'unused', None)
 
 
 def _write_clip(path, frames=12, size=40, seed=0):
@@ -193,8 +192,10 @@ def _write_clip(path, frames=12, size=40, seed=0):
 
 
 def _folder_config(root, level='video', frames=8):
-  return ml_collections.ConfigDict(dict(source=str(root), level=level, frames=frames, size=32,
-                                        frame_stride=1, labels='', num_train=0, num_test=0))
+  config = configs.base('classify').data
+  config.update(source=str(root), level=level, frames=frames, size=32, num_train=0,
+                num_test=0)
+  return config
 
 
 def test_folder_with_labels_video_and_frame_level(tmp_path):
@@ -223,9 +224,9 @@ def test_folder_with_labels_video_and_frame_level(tmp_path):
 
 def test_tfds_source_reads_videos_and_class_names():
   import tensorflow_datasets as tfds
-  config = ml_collections.ConfigDict(dict(source='tfds:ucf101', level='video', frames=6,
-                                          size=16, frame_stride=2, num_train=2, num_test=2,
-                                          tfds_splits=('train', 'test')))
+  config = configs.base('classify').data
+  config.update(source='tfds:ucf101', level='video', frames=6, size=16, frame_stride=2,
+                num_train=2, num_test=2)
   with tfds.testing.mock_data(num_examples=3):
     split = labeled._make_split(config, 'train')
   assert split.videos.shape == (2, 6, 16, 16, 3) and len(split.ids) == 2
@@ -233,7 +234,7 @@ def test_tfds_source_reads_videos_and_class_names():
 
 
 def test_split_cache_is_reused_and_keyed_by_settings(tmp_path, monkeypatch):
-  config = classify_configs.quick('rgb', None, 'smoke').data
+  config = configs.classify.quick('rgb', None, 'smoke').data
   config.update(num_train=2, num_test=1, size=32, frames=8)
   first = labeled.load_split(config, 'test', str(tmp_path))
   again = labeled.load_split(config, 'test', str(tmp_path))
@@ -251,15 +252,15 @@ def test_split_cache_is_reused_and_keyed_by_settings(tmp_path, monkeypatch):
 def test_a_codes_store_of_another_codec_is_refused(tiny_codec, tmp_path):
   videos = np.random.default_rng(0).integers(0, 255, (2, 4, 32, 32, 3), np.uint8)
   data = labeled.LabeledVideos(['v0', 'v1'], videos, np.asarray([0, 1]), ('a', 'b'))
-  codes = classify.encode_split(tiny_codec, str(tmp_path / 'codes'), data)
+  codes = classify_inputs.encode_split(tiny_codec, str(tmp_path / 'codes'), data)
   assert codes.shape == (2, 2, 8, 8, 2)
   np.testing.assert_array_equal(codes, tiny_codec.encode(videos))
   other = tiny_codec.__class__(tiny_codec.model, jax.tree.map(lambda p: p + 1, tiny_codec.params),
                                tiny_codec.variables, 32, 0, 'another-fingerprint')
   with pytest.raises(codes_store.CodesStoreError, match='codec'):
-    classify.encode_split(other, str(tmp_path / 'codes'), data)
+    classify_inputs.encode_split(other, str(tmp_path / 'codes'), data)
   offsets = np.asarray([[[0, 0, 0], [1, 2, 3]], [[0, 0, 0], [0, 3, 1]]])
-  copies = classify.encode_split(tiny_codec, str(tmp_path / 'codes'), data, offsets)
+  copies = classify_inputs.encode_split(tiny_codec, str(tmp_path / 'codes'), data, offsets)
   assert copies.shape == (2, 2, 2, 8, 8, 2)
   np.testing.assert_array_equal(copies[:, 0], codes)  # the unshifted entries, reused
   for i in range(2):
@@ -305,12 +306,11 @@ def test_s3d_reads_standardised_codebook_vectors(tiny_codec):
 def test_paper_size_configs_train_step_shapes(name, variant, shape):
   """The paper-size configs build S3D at full width; one train step traces to the right
   shapes (abstractly: no compilation or memory of that size on CPU)."""
-  from cvision.trainers import encode
-  config = classify_configs.paper(name, variant)
+  config = configs.classify.paper(name, variant)
   if variant == 'rgb':
     grid = views.Grid()
   else:
-    codec = encode.load_config(config.codec.config).model
+    codec = configs.load(config.codec.config).model
     grid = views.Grid(2 ** codec.temporal_downsamples, 2 ** codec.down_blocks)
     assert shape[-1] == codec.codebooks * codec.code_dim
     assert config.input.codes_as == 'vectors'  # the paper's input at paper size
@@ -323,3 +323,34 @@ def test_paper_size_configs_train_step_shapes(name, variant, shape):
   expected = (2, 4, classes) if name == 'coin' else (2, classes)
   assert logits.shape == expected
   assert ends['Mixed_5c'].shape == (2, 4, 7, 7, 1024)  # the RGB network's (CV Figs. 13-14)
+
+
+def test_sharded_step_equals_single_device(tmp_path):
+  """One S3D step on 1 device, and on 4 x 2 devices with the conv kernels' output
+  channels split over `model`: the same parameters and batch statistics."""
+  from cvision.train_lib import sharding  # pylint: disable=g-import-not-at-top
+  from cvision.trainers import classify as trainer  # pylint: disable=g-import-not-at-top
+  config = configs.classify.quick('rgb', None, 'smoke')
+  config.data.batch_size = 8
+  rng = np.random.default_rng(0)
+  videos = rng.integers(0, 255, (6, 24, 64, 64, 3), np.uint8)
+  data = labeled.LabeledVideos([str(i) for i in range(6)], videos,
+                               rng.integers(0, 10, 6).astype(np.int32), actions.MOTIONS)
+  prepared = classify_inputs.Inputs(dict(train=data, test=data), dict(train=videos, test=videos),
+                                    views.Grid(), None, {})
+  batch = classify_inputs.sample_batch(videos, data, views.Grid(), config, 0)
+  results = []
+  for name, devices, axes, rules in (
+      ('one', jax.devices()[:1], (('data', 1),), ()),
+      ('eight', jax.devices(), (('data', 4), ('model', 2)), ((r'.*/kernel', 'model'),))):
+    config.shard_rules = rules
+    mesh = sharding.make_mesh(axes, devices)
+    run, state, step_fn, _ = trainer.build(config, str(tmp_path / name), mesh, prepared, None)
+    state, metrics = step_fn(state, sharding.put_batch(batch, mesh))
+    run.close()
+    if rules:
+      assert any('model' in tuple(x.sharding.spec) for x in jax.tree.leaves(state.params))
+    results.append((jax.device_get((state.params, state.variables)), float(metrics['loss'])))
+  (one, one_loss), (eight, eight_loss) = results
+  assert one_loss == pytest.approx(eight_loss, rel=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), one, eight)

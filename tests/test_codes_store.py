@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from cvision import atomic_files
-from cvision.data import codes_store, tours
-from cvision.trainers import encode
+from cvision import codec_io
+from cvision.data import codes_store, sources, tours
 
 
 def _video(frames=40):
@@ -26,7 +26,7 @@ def _store(tmp_path, codec, chunk_frames=4):
 def test_streaming_encode_equals_whole_video(tiny_codec):
   video = _video(38)  # not a multiple of the window: the tail is encoded too
   whole = tiny_codec.encode(video[None])[0]
-  streamed = np.concatenate(list(encode.encode_stream(tiny_codec, iter(video), window=8)))
+  streamed = np.concatenate(list(codec_io.encode_stream(tiny_codec, iter(video), window=8)))
   assert streamed.shape == whole.shape
   assert (streamed == whole).mean() > 0.999
 
@@ -41,7 +41,7 @@ def test_window_read_and_decode_equal_full(tmp_path, tiny_codec):
   np.testing.assert_array_equal(store.read('v', 5, 13), codes[5:13])
   full = tiny_codec.decode(codes[None])[0]
   t = tiny_codec.model.time_factor
-  window = encode.decode_window(tiny_codec, store, 'v', 6, 11)
+  window = codec_io.decode_window(tiny_codec, store, 'v', 6, 11)
   np.testing.assert_allclose(window, full[6 * t:11 * t], atol=1e-5)
 
 
@@ -117,9 +117,11 @@ def test_corrupt_chunk_and_missing_video_are_clear_errors(tmp_path, tiny_codec):
 
 def test_encode_all_reports_sizes(tmp_path, tiny_codec):
   config = ml_collections.ConfigDict(dict(videos='tours', num_tours=1, tour_seconds=1.6,
-                                          tour_seed=3, window=8, chunk_frames=8))
-  report = encode.encode_all(tiny_codec, str(tmp_path / 'codes'),
-                             encode.sources(config, tiny_codec.size), window=8, chunk_frames=8)
+                                          tour_seed=3, window=8, chunk_frames=8,
+                                          frame_stride=1))
+  report = codec_io.encode_all(tiny_codec, str(tmp_path / 'codes'),
+                               sources.from_encode_config(config, tiny_codec.size), window=8,
+                               chunk_frames=8)
   entry = report['videos']['tour_000003']
   assert entry['frames'] == 40
   assert entry['raw_rgb_bytes'] == 40 * 32 * 32 * 3

@@ -8,10 +8,12 @@ import numpy as np
 import optax
 import pytest
 
-from cvision.data import codes_store, tour_codes
+from cvision import codec_io, configs
+from cvision.data import codes_store, sources, tour_codes
 from cvision.models import pastfuture
-from cvision.train_lib import checkpoint, sharding, state as state_lib
-from cvision.trainers import encode, pastfuture as trainer
+from cvision.tasks import pastfuture as task
+from cvision.train_lib import checkpoint, scaffold, sharding, state as state_lib
+from cvision.trainers import pastfuture as trainer
 
 SMALL = dict(width=8, features=16, time_pool=2, layers=1, heads=2)
 CHUNKS, CHUNK_LEN, GRID, BOOKS, CROP = 6, 4, 5, 2, 4
@@ -36,7 +38,7 @@ def _evaluate(model, params, observed, queried):
   rng = np.random.default_rng(3)
   index = np.stack([rng.permutation(CHUNKS) for _ in range(CHUNKS)])[None]
   offsets = rng.integers(0, GRID - CROP + 1, size=(2, 1, CHUNKS, 2))
-  fn = jax.jit(functools.partial(trainer.evaluate_tours, model=model, crop=CROP))
+  fn = jax.jit(functools.partial(task.evaluate_tours, model=model, crop=CROP))
   return np.asarray(fn(params, observed, queried, offsets[0], offsets[1], index, _codebooks()))
 
 
@@ -175,8 +177,8 @@ def test_memories_shapes_and_growth():
 
 
 def test_chunk_reads_equal_slices_of_the_full_video(tmp_path, tiny_codec):
-  videos = encode.tour_sources([5], seconds=2.0, size=32)
-  encode.encode_all(tiny_codec, str(tmp_path), videos, window=8, chunk_frames=6)
+  videos = sources.tour_sources([5], seconds=2.0, size=32)
+  codec_io.encode_all(tiny_codec, str(tmp_path), videos, window=8, chunk_frames=6)
   store = codes_store.CodesStore.open(str(tmp_path))
   full = store.read('tour_000005')  # 25 code frames
   chunks = tour_codes.load_chunks(store, 'tour_000005', chunk_len=4)
@@ -184,7 +186,7 @@ def test_chunk_reads_equal_slices_of_the_full_video(tmp_path, tiny_codec):
   np.testing.assert_array_equal(chunks.reshape(24, *full.shape[1:]), full[:24])
   whole = tiny_codec.decode(full[None])[0]
   t = tiny_codec.model.time_factor
-  window = encode.decode_window(tiny_codec, store, 'tour_000005', 8, 12)
+  window = codec_io.decode_window(tiny_codec, store, 'tour_000005', 8, 12)
   np.testing.assert_allclose(window, whole[8 * t:12 * t], atol=1e-5)
   with pytest.raises(ValueError, match='fewer than 2 chunks'):
     tour_codes.load_chunks(store, 'tour_000005', chunk_len=20)
@@ -196,7 +198,7 @@ def test_one_update_is_the_mean_of_per_chunk_gradients():
   padded steps count for nothing."""
   model, params = _model_and_params('slot')
   tx = optax.sgd(1.0)  # new params = params - gradient
-  state = state_lib.create_state(params, {}, tx)
+  state = state_lib.TrainState.create(params, tx)
   tours, codebooks = _tours(batch=2), _codebooks()
   schedule = _schedule(queries=3)
   parts = [schedule.segment(lane, 0)[1] for lane in range(2)]
@@ -209,12 +211,13 @@ def test_one_update_is_the_mean_of_per_chunk_gradients():
   batch['chunks'] = np.stack([tours[i][batch['t'][i]] for i in range(2)])
   batch['queries'] = np.stack([tours[i][batch['query_t'][i]] for i in range(2)])
   memory = model.apply({'params': params}, 2, method=model.empty_memory)
-  step = jax.jit(functools.partial(trainer.train_segment, model=model, tx=tx, crop=CROP))
-  new_state, new_memory, _ = step(state, memory, jax.tree.map(jnp.asarray, batch), codebooks)
+  step = jax.jit(functools.partial(task.train_segment, model=model, crop=CROP))
+  carry, _ = step(dict(state=state, memory=memory), jax.tree.map(jnp.asarray, batch), codebooks)
+  new_state, new_memory = carry['state'], carry['memory']
   assert int(new_state.step) == 1 and int(new_memory['filled'].sum()) == 2 * CHUNKS - 1
 
   def crops(codes, offsets):
-    cropped = trainer.crop_chunks(jnp.asarray(codes), jnp.asarray(offsets), CROP)
+    cropped = task.crop_chunks(jnp.asarray(codes), jnp.asarray(offsets), CROP)
     return pastfuture.code_embeddings(cropped, codebooks)
 
   grads = []
@@ -268,8 +271,8 @@ def test_steps_read_side_by_side_equal_writing_one_by_one(memory):
 
 
 def test_interrupted_training_resumes_to_the_same_params(tmp_path, monkeypatch):
-  config = encode.load_config(os.path.join(os.path.dirname(__file__), '..', 'experiments',
-                                           'walkingtours_pastfuture.py:smoke'))
+  config = configs.load(os.path.join(os.path.dirname(__file__), '..', 'experiments',
+                                     'walkingtours_pastfuture.py:smoke'))
   config.model.update(SMALL)
   config.train.update(steps=3, ckpt_every=1)
   config.task.update(crop=CROP, batch_tours=2)
@@ -277,25 +280,26 @@ def test_interrupted_training_resumes_to_the_same_params(tmp_path, monkeypatch):
   mesh = sharding.make_mesh((('data', 1),), jax.devices()[:1])
   _, whole = trainer.train_memory(config, 'slot', tours, _codebooks(), str(tmp_path / 'a'), mesh)
 
-  real_check = trainer.loop.check_finite
+  real_check = scaffold.check_finite
 
-  def killed_at_step_2(step, stats):
+  def killed_at_step_2(step, loss):
     if step == 2:
       raise KeyboardInterrupt
-    real_check(step, stats)
+    real_check(step, loss)
 
-  monkeypatch.setattr(trainer.loop, 'check_finite', killed_at_step_2)
+  monkeypatch.setattr(scaffold, 'check_finite', killed_at_step_2)
   with pytest.raises(KeyboardInterrupt):
     trainer.train_memory(config, 'slot', tours, _codebooks(), str(tmp_path / 'b'), mesh)
-  monkeypatch.setattr(trainer.loop, 'check_finite', real_check)
+  monkeypatch.setattr(scaffold, 'check_finite', real_check)
+  assert checkpoint.latest_step(str(tmp_path / 'b')) == 1
   _, resumed = trainer.train_memory(config, 'slot', tours, _codebooks(), str(tmp_path / 'b'),
                                     mesh)
   jax.tree.map(np.testing.assert_array_equal, whole, resumed)
 
 
 def test_a_workdir_is_not_reused_by_a_run_with_other_settings(tmp_path):
-  config = encode.load_config(os.path.join(os.path.dirname(__file__), '..', 'experiments',
-                                           'walkingtours_pastfuture.py:smoke'))
+  config = configs.load(os.path.join(os.path.dirname(__file__), '..', 'experiments',
+                                     'walkingtours_pastfuture.py:smoke'))
   ids = dict(train=['tour_000000'], val=['tour_100000'], test=['tour_200000'])
   checkpoint.claim_workdir(str(tmp_path), trainer.run_identity(config, 'abc', ids))
   config.train.log_every = 5  # cosmetic: the same run
@@ -308,3 +312,71 @@ def test_a_workdir_is_not_reused_by_a_run_with_other_settings(tmp_path):
   with pytest.raises(ValueError, match='codec, videos differ'):
     checkpoint.claim_workdir(str(tmp_path), trainer.run_identity(
         config, 'xyz', dict(ids, test=['tour_200001'])))
+
+
+def test_codes_above_255_survive_the_store_and_training(tmp_path):
+  """Paper-size codecs have 8192 entries: the store keeps them as uint16, chunks come back
+  unchanged, and an update on them differs from one on the codes wrapped to 8 bits (what
+  a uint8 cast would silently train on)."""
+  import conftest  # pylint: disable=g-import-not-at-top
+  from cvision import trained_codec  # pylint: disable=g-import-not-at-top
+  from cvision.models import vqvae  # pylint: disable=g-import-not-at-top
+  model = vqvae.VQVAE(**dict(conftest.TINY_MODEL, codebooks=1, codebook_size=8192, code_dim=4))
+  v = model.init({'params': jax.random.key(0)}, jnp.zeros((1, 2, 32, 32, 3)))
+  codec = trained_codec.TrainedCodec(model, v['params'], {'vq': v['vq']}, 32, 0, 'big')
+  store = codes_store.CodesStore.open(str(tmp_path / 'codes'),
+                                      codes_store.codec_manifest(codec, 8), create=True)
+  rng = np.random.default_rng(0)
+  tours = {}
+  for i in range(3):
+    codes = rng.integers(0, 8192, size=(CHUNKS * CHUNK_LEN, GRID, GRID, 1))
+    with store.writer(f't{i}') as writer:
+      writer.append(codes)
+    tours[f't{i}'] = tour_codes.load_chunks(store, f't{i}', CHUNK_LEN)
+    assert tours[f't{i}'].dtype == np.uint16
+    np.testing.assert_array_equal(tours[f't{i}'].reshape(codes.shape), codes)
+  assert max(t.max() for t in tours.values()) > 255
+  with pytest.raises(codes_store.CodesStoreError, match=r'outside \[0, 8192\)'):
+    store.writer('bad').append(np.full((4, GRID, GRID, 1), 8192))
+  config = configs.load(os.path.join(os.path.dirname(__file__), '..', 'experiments',
+                                     'walkingtours_pastfuture.py:smoke'))
+  config.model.update(SMALL)
+  config.train.update(steps=1)
+  config.task.update(crop=CROP, batch_tours=2)
+  mesh = sharding.make_mesh((('data', 1),), jax.devices()[:1])
+  books = jnp.asarray(codec.codebooks)
+  _, stored = trainer.train_memory(config, 'slot', tours, books, str(tmp_path / 'a'), mesh)
+  wrapped = {k: (t % 256).astype(np.uint8) for k, t in tours.items()}
+  _, cast = trainer.train_memory(config, 'slot', wrapped, books, str(tmp_path / 'b'), mesh)
+  differ = jax.tree.leaves(jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), stored, cast))
+  assert max(differ) > 1e-6
+
+
+def test_sharded_update_equals_single_device(tmp_path):
+  """One update of 2 lanes on 1 device, and on 2 x 4 devices with the dense kernels'
+  last axis split over `model`: the same parameters and lane memories."""
+  config = configs.load(os.path.join(os.path.dirname(__file__), '..', 'experiments',
+                                     'walkingtours_pastfuture.py:smoke'))
+  config.model.update(SMALL)
+  config.task.update(crop=CROP, batch_tours=2)
+  tours = {f't{i}': t for i, t in enumerate(_tours(batch=3))}
+  lanes = task.Lanes(config, tours)
+  results = []
+  for name, devices, axes, rules in (
+      ('one', jax.devices()[:1], (('data', 1),), ()),
+      ('eight', jax.devices(), (('data', 2), ('model', 4)), ((r'.*Dense_.*/kernel', 'model'),))):
+    config.shard_rules = rules
+    mesh = sharding.make_mesh(axes, devices)
+    _, init, shardings_of, update = task.setup(config, 'slot', lanes, _codebooks(), mesh)
+    run = scaffold.TrainRun(str(tmp_path / name), mesh, rules)
+    carry, shardings = run.initial_state(init, jax.random.key(0), shardings_of)
+    carry, metrics = update(shardings)(carry, sharding.put_batch(lanes.batch(0), mesh))
+    results.append((jax.device_get((carry['state'].params, carry['state'].opt_state,
+                                    carry['memory'])), float(metrics['loss'])))
+    run.close()
+    if rules:
+      specs = [tuple(x.sharding.spec) for x in jax.tree.leaves(carry['state'].params)]
+      assert (None, 'model') in specs  # the adapter's and the core's dense kernels
+  (one, one_loss), (eight, eight_loss) = results
+  assert one_loss == pytest.approx(eight_loss, rel=1e-5)
+  jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-6), one, eight)

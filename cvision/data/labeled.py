@@ -23,11 +23,9 @@ import json
 import os
 
 import numpy as np
-from absl import logging
 
-from cvision import atomic_files
+from cvision import atomic_files, errors, progress
 from cvision.data import actions, video_io
-from cvision.train_lib import loop
 
 SPLITS = ('train', 'test')
 _SPLIT_SEEDS = {'train': 5000, 'test': 6000}  # the procedural splits share no scene
@@ -57,7 +55,7 @@ def load_split(data_config, split: str, cache_dir: str) -> LabeledVideos:
       return LabeledVideos(list(f['ids']), f['videos'], f['labels'], tuple(f['classes']))
   data = _make_split(data_config, split)
   if len(data.ids) == 0:
-    raise ValueError(f'the {split} split of {data_config.source!r} has no videos')
+    raise errors.InputError(f'the {split} split of {data_config.source!r} has no videos')
   os.makedirs(cache_dir, exist_ok=True)
   with atomic_files.replacing(path, '.npz') as tmp:
     np.savez(tmp, ids=np.asarray(data.ids), videos=data.videos, labels=data.labels,
@@ -84,11 +82,11 @@ def _make_split(data_config, split: str) -> LabeledVideos:
 
 def _procedural(data_config, split: str) -> LabeledVideos:
   count = data_config[f'num_{split}']
-  seed = _SPLIT_SEEDS[split] + data_config.get('seed_offset', 0)
+  seed = _SPLIT_SEEDS[split] + data_config.seed_offset
   scenes = actions.Scenes(seed, data_config.size)
   frame_level = data_config.level == 'frame'
-  videos, labels, eta = [], [], loop.Eta(count)
-  for i in range(count):
+  videos, labels = [], []
+  for i in progress.bar(range(count), f'render {split}', 'video'):
     if frame_level:
       video, label = scenes.steps(i, data_config.frames, data_config.steps,
                                   data_config.min_step_frames)
@@ -96,8 +94,6 @@ def _procedural(data_config, split: str) -> LabeledVideos:
       video, label = scenes.clip(i, data_config.frames)
     videos.append(video)
     labels.append(label)
-    if (i + 1) % 100 == 0 or i + 1 == count:
-      logging.info('rendering %s %s videos: %s', data_config.level, split, eta(i + 1))
   ids = [f'actions_v{actions.VERSION}_{data_config.level}_{split}_{i:06d}'
          for i in range(count)]
   return LabeledVideos(ids, np.stack(videos), np.asarray(labels, np.int32), actions.MOTIONS)
@@ -105,7 +101,7 @@ def _procedural(data_config, split: str) -> LabeledVideos:
 
 def _read_fixed(path: str, data_config) -> np.ndarray:
   """`data.frames` frames (with the stride) of a file, or a VideoError naming it."""
-  stride = data_config.get('frame_stride', 1)
+  stride = data_config.frame_stride
   frames = []
   for frame in video_io.iter_frames(path, data_config.size, stride):
     frames.append(frame)
@@ -118,17 +114,17 @@ def _read_fixed(path: str, data_config) -> np.ndarray:
 def _folder(data_config, split: str) -> LabeledVideos:
   folder = os.path.join(data_config.source, split)
   if not os.path.isdir(folder):
-    raise FileNotFoundError(f'data.source {data_config.source!r} needs a {split}/ folder of '
-                            f'videos; {folder} does not exist')
-  labels_path = data_config.get('labels') or os.path.join(data_config.source, 'labels.csv')
+    raise errors.MissingInput(f'data.source {data_config.source!r} needs a {split}/ folder '
+                              f'of videos; {folder} does not exist')
+  labels_path = data_config.labels or os.path.join(data_config.source, 'labels.csv')
   if not os.path.exists(labels_path):
-    raise FileNotFoundError(f'no labels file {labels_path} (data.labels)')
+    raise errors.MissingInput(f'no labels file {labels_path} (data.labels)')
   with open(labels_path, newline='') as f:
     rows = list(csv.DictReader(f))
   frame_level = data_config.level == 'frame'
   need = {'video', 'label'} | ({'start', 'end'} if frame_level else set())
   if not rows or not need <= set(rows[0]):
-    raise ValueError(f'{labels_path} must have the columns {sorted(need)}')
+    raise errors.InputError(f'{labels_path} must have the columns {sorted(need)}')
   classes = sorted({r['label'] for r in rows} - {BACKGROUND})
   classes = ((BACKGROUND,) if frame_level else ()) + tuple(classes)
   index = {name: i for i, name in enumerate(classes)}
@@ -139,11 +135,11 @@ def _folder(data_config, split: str) -> LabeledVideos:
   for path in video_io.list_videos(folder):
     name = os.path.basename(path)
     if name not in by_video:
-      raise ValueError(f'{path} has no row in {labels_path}')
+      raise errors.InputError(f'{path} has no row in {labels_path}')
     videos.append(_read_fixed(path, data_config))
     ids.append(f'{split}_' + os.path.splitext(name)[0])
     if frame_level:
-      fps = video_io.probe(path)['fps'] / data_config.get('frame_stride', 1)
+      fps = video_io.probe(path)['fps'] / data_config.frame_stride
       times = np.arange(data_config.frames) / fps
       per_frame = np.zeros(data_config.frames, np.int32)  # background
       for r in by_video[name]:
@@ -155,12 +151,13 @@ def _folder(data_config, split: str) -> LabeledVideos:
 
 
 def _tfds(data_config, split: str, name: str) -> LabeledVideos:
+  from cvision import tensorflow_cpu  # pylint: disable=g-import-not-at-top,unused-import
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  tfds_split = dict(zip(SPLITS, data_config.get('tfds_splits', SPLITS)))[split]
+  tfds_split = dict(zip(SPLITS, data_config.tfds_splits))[split]
   count = data_config[f'num_{split}']
   ds, info = tfds.load(name, split=tfds_split, with_info=True,
-                       data_dir=data_config.get('tfds_data_dir') or None)
-  stride = data_config.get('frame_stride', 1)
+                       data_dir=data_config.tfds_data_dir or None)
+  stride = data_config.frame_stride
   ids, videos, labels = [], [], []
   for i, example in enumerate(tfds.as_numpy(ds)):
     if count and i == count:

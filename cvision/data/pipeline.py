@@ -7,33 +7,32 @@ import functools
 
 import jax
 import numpy as np
-import tensorflow as tf
+from cvision.tensorflow_cpu import tf
 
+from cvision import errors
 from cvision.data import tours, video_io
+from cvision.train_lib import sharding
 
 
 def random_clip(data_config, rng: np.random.Generator) -> np.ndarray:
   """One uint8 `[frames, crop, crop, 3]` training clip from the configured source."""
   frames, size = data_config.frames, data_config.size
-  stride = data_config.get('frame_stride', 1)
+  stride = data_config.frame_stride
   span = (frames - 1) * stride + 1
   if data_config.source == 'tours':
     tour = tours.Tour(seed=int(rng.integers(data_config.num_tours)), size=size)
     start = int(rng.integers(0, int(data_config.tour_seconds * tour.fps) - span))
     clip = tour.frames(start, span)[::stride]
   elif data_config.source == 'folder':
-    files = _folder(data_config.path)
-    path = files[int(rng.integers(len(files)))]
-    length = video_io.probe(path)['frames']
-    if length < span:
-      raise video_io.VideoError(f'{path} has {length} frames, fewer than the {span} a '
-                                f'training clip needs')
+    files = folder_videos(data_config.path, span)
+    path, length = files[int(rng.integers(len(files)))]
     start = int(rng.integers(0, length - span + 1))
     clip = video_io.read_clip(path, start, frames, size, stride,
                               crop_offset=tuple(rng.uniform(size=2)))
   else:
-    raise ValueError(f"data.source must be 'tours' or 'folder', got {data_config.source!r}")
-  crop = data_config.get('crop', size)
+    raise errors.ConfigError(f"data.source must be 'tours' or 'folder', got "
+                             f"{data_config.source!r}")
+  crop = crop_size(data_config)
   y, x = rng.integers(0, size - crop + 1, size=2)
   clip = clip[:, y:y + crop, x:x + crop]
   if rng.random() < 0.5:
@@ -41,9 +40,24 @@ def random_clip(data_config, rng: np.random.Generator) -> np.ndarray:
   return np.ascontiguousarray(clip)
 
 
+def crop_size(data_config) -> int:
+  """The side of training crops: `data.crop`, or the whole frame when it is 0."""
+  return data_config.crop or data_config.size
+
+
 @functools.lru_cache(maxsize=4)
-def _folder(path: str) -> list[str]:
-  return video_io.list_videos(path)
+def folder_videos(path: str, span: int) -> tuple[tuple[str, int], ...]:
+  """`(file, frames)` of every video under `path`, each checked before training starts (an
+  error inside tf.data would lose its message): unreadable or shorter than `span`
+  frames is a VideoError naming the file."""
+  found = []
+  for video in video_io.list_videos(path):
+    length = video_io.probe(video)['frames']
+    if length < span:
+      raise video_io.VideoError(f'{video} has {length} frames, fewer than the {span} a '
+                                f'training clip needs')
+    found.append((video, length))
+  return tuple(found)
 
 
 def host_batch(data_config, seed: int, step: int, local_batch: int,
@@ -58,11 +72,14 @@ def host_batch(data_config, seed: int, step: int, local_batch: int,
 
 def train_batches(data_config, seed: int, start_step: int):
   """Endless iterator of host-local batches `{'video': uint8 [B_local, T, H, W, 3]}`."""
-  count, host = jax.process_count(), jax.process_index()
-  if data_config.batch_size % count:
-    raise ValueError(f'data.batch_size {data_config.batch_size} must divide by {count} hosts')
-  local = data_config.batch_size // count
-  crop = data_config.get('crop', data_config.size)
+  if data_config.source == 'folder':
+    folder_videos(data_config.path, (data_config.frames - 1) * data_config.frame_stride + 1)
+  elif data_config.source != 'tours':
+    raise errors.ConfigError(f"data.source must be 'tours' or 'folder', got "
+                             f"{data_config.source!r}")
+  rows = sharding.host_batch_slice(data_config.batch_size)
+  local, host = rows.stop - rows.start, jax.process_index()
+  crop = crop_size(data_config)
   shape = (local, data_config.frames, crop, crop, 3)
 
   def make(step):
@@ -70,7 +87,7 @@ def train_batches(data_config, seed: int, start_step: int):
 
   ds = tf.data.Dataset.range(start_step, 2 ** 62)
   ds = ds.map(lambda s: tf.ensure_shape(tf.numpy_function(make, [s], tf.uint8), shape),
-              num_parallel_calls=data_config.get('workers', 2), deterministic=True)
+              num_parallel_calls=data_config.workers, deterministic=True)
   ds = ds.prefetch(2)
   for video in ds.as_numpy_iterator():
     yield {'video': video}

@@ -10,8 +10,8 @@ import os
 
 import numpy as np
 
-from cvision.data import codes_store
-from cvision.trainers import encode
+from cvision import codec_io, errors
+from cvision.data import codes_store, sources
 
 SPLITS = ('train', 'val', 'test')
 # First seed of each split: far apart, so no tour is in two splits.
@@ -26,37 +26,38 @@ def chunk_code_frames(chunk_seconds: float, fps: float, time_factor: int) -> int
 def split_sources(data_config, split: str, size: int):
   """(id, frames, meta) of every video of a split."""
   if data_config.source == 'tours':
-    first = SPLIT_SEEDS[split] + data_config.get('seed_offset', 0)
+    first = SPLIT_SEEDS[split] + data_config.seed_offset
     seeds = range(first, first + data_config[f'num_{split}'])
-    return encode.tour_sources(seeds, data_config.tour_seconds, size,
-                               data_config.get('open_world', False))
+    return sources.tour_sources(seeds, data_config.tour_seconds, size, data_config.open_world)
   folder = os.path.join(data_config.source, split)
   if not os.path.isdir(folder):
-    raise FileNotFoundError(f'data.source {data_config.source!r} is a folder, so it needs a '
-                            f'{split}/ subfolder of videos; {folder} does not exist')
-  return encode.file_sources(folder, size, data_config.get('frame_stride', 1))
+    raise errors.MissingInput(f'data.source {data_config.source!r} is a folder, so it needs '
+                              f'a {split}/ subfolder of videos; {folder} does not exist')
+  return sources.file_sources(folder, size, data_config.frame_stride)
 
 
 def ensure_encoded(codec, data_config, store_path: str, window: int):
   """Encodes what is missing (finished videos are reused); returns ids and size reports."""
   ids, reports = {}, {}
   for split in SPLITS:
-    report = encode.encode_all(codec, store_path, split_sources(data_config, split, codec.size),
-                               window)
+    report = codec_io.encode_all(codec, store_path,
+                                 split_sources(data_config, split, codec.size), window,
+                                 desc=f'encode {split}')
     ids[split] = list(report['videos'])
     reports[split] = report['videos']
   return ids, reports
 
 
 def load_chunks(store: codes_store.CodesStore, vid: str, chunk_len: int) -> np.ndarray:
-  """A video's codes as whole chunks `[n, chunk_len, H', W', N]` uint8 (the tail dropped)."""
+  """A video's codes as whole chunks `[n, chunk_len, H', W', N]` (the tail dropped), in
+  the store's own dtype (uint8, or uint16 for codebooks of more than 256 entries)."""
   total = store.info(vid)['code_frames']
   n = total // chunk_len
   if n < 2:
-    raise ValueError(f'{vid} has {total} code frames: fewer than 2 chunks of {chunk_len}; '
-                     f'use longer videos or a shorter data.chunk_seconds')
+    raise errors.InputError(f'{vid} has {total} code frames: fewer than 2 chunks of '
+                            f'{chunk_len}; use longer videos or a shorter data.chunk_seconds')
   codes = store.read(vid, 0, n * chunk_len)
-  return codes.reshape(n, chunk_len, *codes.shape[1:]).astype(np.uint8)
+  return codes.reshape(n, chunk_len, *codes.shape[1:])
 
 
 def past_labels(query_index: np.ndarray, t) -> np.ndarray:
@@ -97,10 +98,9 @@ class LaneSchedule:
   observes a tour from `first_chunk` to its end, the memory empty at its start; that
   chunk is drawn from the tour's first half, so a chunk's place in what is observed
   varies from pass to pass. Otherwise a model learns each training chunk's position by
-  heart, which answers the task on training tours without memory (measured: `none`
-  reached 74% on training tours and drifted to 40-54% on held-out ones, and `lstm` did
-  the same instead of learning to count). When an update is shorter than a tour, the
-  lanes' first sub-tours start at evenly spread chunks, so every update mixes early and
+  heart, which answers the task on training tours without memory (`none` and `lstm` did
+  so instead of learning to match or count; docs/results.md). When an update is shorter
+  than a tour, the lanes' first sub-tours start at evenly spread chunks, so every update mixes early and
   late positions: the labels of a stretch of one tour are nearly all "future" early on
   and "past" late, and updates made of one position at a time pull the model back and
   forth instead of teaching it.
@@ -109,12 +109,11 @@ class LaneSchedule:
   asks all of them, so an update has steps x queries labels per lane for steps + queries
   adapter passes. Crops are drawn independently, so a query now and then has the crop
   its chunk is stored with (1 in 4 with a 7-of-8 crop): those exact matches are what gets
-  the model started. (Measured, 300 updates of the default run: forcing every training
-  query off its stored crop left the slot memory at 76% on the test tours, where it
-  reaches 93% otherwise; evaluation always uses a different crop.)
+  the model started (forcing every training query off its stored crop left the slot
+  memory far behind, docs/results.md); evaluation always uses a different crop.
   With `window` > 0, the sub-tours that start before update `window_updates` are
   instead `window` chunks from anywhere in a tour (a curriculum for long tours: see
-  `Training` in the trainer); later ones are as above.
+  `tasks.pastfuture.Lanes`); later ones are as above.
   Everything is a function of (seed, lane, update), so a resumed run sees the same data.
   """
 

@@ -10,8 +10,8 @@ zooms, turns now and then and, the world being bounded, revisits places.
 With `open_world=True` the world has no edge: it is tiled on demand around the camera,
 which walks on through new ground, as a real walking tour does, and only now and then
 goes back to a place passed a while ago. Long tours need this: in a bounded world a
-30-minute walk comes back near earlier places for a third of its chunks, so "have I seen
-this?" loses its meaning (see `revisit_fraction`).
+30-minute walk comes back near earlier places often, so "have I seen this?" loses its
+meaning (see `revisit_fraction`).
 """
 import dataclasses
 import functools

@@ -12,12 +12,12 @@ import av
 import numpy as np
 from PIL import Image
 
-from cvision import atomic_files
+from cvision import atomic_files, errors
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg', '.mpeg')
 
 
-class VideoError(ValueError):
+class VideoError(errors.UserError, ValueError):
   """A video file that cannot be used, with the reason and the file's path."""
 
 

@@ -52,3 +52,29 @@ def frame_level(logits: list, labels: list) -> dict:
   return dict(top1=float(np.mean(top1)), top1_std=float(np.std(top1)),
               top5=float(np.mean(top5)), top5_std=float(np.std(top5)), videos=len(labels),
               confusion=confusion(np.concatenate(logits), np.concatenate(labels)))
+
+
+def results_table(rows: list[dict]) -> str:
+  """Markdown: one row per run (input, CR, input shape, top-1/top-5 on the test set)."""
+  lines = ['| input | CR | S3D input | test top-1 (%) | test top-5 (%) | test videos |',
+           '|---|---|---|---|---|---|']
+  for r in rows:
+    t = r['test']
+    std = lambda k, t=t: f" ± {t[k + '_std']:.1f}" if k + '_std' in t else ''
+    lines.append(f"| {r['input']} | {r['cr']:.0f} | {'x'.join(map(str, r['input_shape']))} | "
+                 f"{t['top1']:.1f}{std('top1')} | {t['top5']:.1f}{std('top5')} | "
+                 f"{t['videos']} |")
+  return '\n'.join(lines)
+
+
+def confusion_table(counts: list, classes) -> str:
+  """Markdown confusion counts: a row per true class, a column per predicted class
+  (numbered; the header names them), with each class's recall."""
+  names = ' '.join(f'{i}={name}' for i, name in enumerate(classes))
+  lines = [f'Confusion (rows: true class, columns: predicted; {names})', '',
+           '| true | ' + ' | '.join(map(str, range(len(classes)))) + ' | recall (%) |',
+           '|---' * (len(classes) + 2) + '|']
+  for i, row in enumerate(counts):
+    recall = 100 * row[i] / max(sum(row), 1)
+    lines.append(f'| {i} | ' + ' | '.join(map(str, row)) + f' | {recall:.1f} |')
+  return '\n'.join(lines)

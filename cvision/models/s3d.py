@@ -12,11 +12,9 @@ kernel shapes and output channels of the first convolutions), so that every tens
   computed as the equivalent sub-pixel convolution on the code grid (`upsampled_kernel`,
   never materialising the upsampled codes). The paper's literal change (strides removed
   from the input conv and the first max pools, the conv on the code grid) did not learn
-  the procedural motions here in 1,200 steps, not even from lossless RGB folded
-  space-to-depth by 4 (8.5% top-1 of 10, where RGB reaches 97%); upsampled first, the
-  same folded RGB reached 80.5% in 600 steps. A free sub-pixel conv (3x3 on the code
-  grid, 4x the outputs, no tie between them) stayed at chance like the literal one,
-  which `code_stem='strided'` keeps;
+  the procedural motions here, not even from lossless RGB folded space-to-depth, where
+  upsampling first did (docs/results.md); nor did a free sub-pixel conv (3x3 on the code
+  grid, 4x the outputs, no tie between them). `code_stem='strided'` keeps the literal one;
 - time: the input convolution, then the 3rd and 4th max pools lose their strides;
 - the first two convolutions have `stem_features` output channels.
 """
@@ -94,9 +92,9 @@ class FactoredConv(nn.Module):
   or time only (k x 1 x 1), computed as the 2D convolution it is.
 
   Same kernel parameter `[kt, kh, kw, in, out]` and same output as `nn.Conv` in 3D, but
-  XLA's 3D convolutions are slow on CPU, their strided gradients above all (measured:
-  a 1x7x7 stride-2 stem conv's gradient 41x slower than the same conv folded into 2D),
-  while 2D convolutions take the fast library kernels on every backend."""
+  XLA's 3D convolutions are slow on CPU, their strided gradients above all (many times
+  slower than the same conv folded into 2D, docs/results.md), while 2D convolutions take
+  the fast library kernels on every backend."""
   features: int
   kernel: Sequence[int]
   strides: Sequence[int] = (1, 1, 1)

@@ -9,7 +9,7 @@ import time
 
 from absl import logging
 
-from cvision import atomic_files, trained_codec
+from cvision import atomic_files
 from cvision.data import eval_clips
 from cvision.evaluators import classic_codecs
 
@@ -24,7 +24,7 @@ def _best_of(fn, repeats: int) -> float:
 
 
 def codec_throughput(config, codec, clips) -> dict:
-  repeats = config.benchmark.get('repeats', 3)
+  repeats = config.benchmark.repeats
   frames = sum(len(c) for c in clips)
   codes = [codec.encode(c[None]) for c in clips]  # also compiles
   [codec.decode(c) for c in codes]
@@ -35,18 +35,18 @@ def codec_throughput(config, codec, clips) -> dict:
 
 def ffmpeg_throughput(config, clips, name: str) -> dict:
   frames = sum(len(c) for c in clips)
-  crf = config.benchmark.get('crf', 28)
+  crf = config.benchmark.crf
   encode_s = decode_s = 0.0
   for clip in clips:
     best = min((classic_codecs.ffmpeg_roundtrip(clip, name, crf)[2:]
-                for _ in range(config.benchmark.get('repeats', 3))), key=sum)
+                for _ in range(config.benchmark.repeats)), key=sum)
     encode_s, decode_s = encode_s + best[0], decode_s + best[1]
   return dict(encode_fps=frames / encode_s, decode_fps=frames / decode_s)
 
 
-def run(config, workdir: str, mesh):
+def run(config, workdir: str, mesh, load_codec):
   del mesh
-  codec = trained_codec.load(config.benchmark.codec_workdir)
+  codec = load_codec()
   t = codec.model.time_factor
   clips = []
   for path in eval_clips.resolve(config.benchmark.videos):

@@ -20,8 +20,8 @@ import numpy as np
 
 from cvision import atomic_files
 from cvision.data import actions, codes_store, video_io, views
+from cvision.tasks import classify
 from cvision.train_lib import state as state_lib
-from cvision.trainers import classify
 
 
 def _best_of(fn, repeats: int) -> float:
@@ -39,10 +39,9 @@ def _train_step(config, model, x, labels, codebooks):
       lambda: model.init({'params': jax.random.key(0)},
                          classify.model_input(jnp.zeros(x.shape, x.dtype), codebooks)))
   tx = state_lib.make_optimizer(config.train)
-  state = jax.eval_shape(lambda v: state_lib.create_state(
-      v['params'], {'batch_stats': v['batch_stats']}, tx), variables)
-  step = jax.jit(functools.partial(classify.train_step, model=model, tx=tx,
-                                   frames=x.shape[1]))
+  state = jax.eval_shape(lambda v: state_lib.TrainState.create(
+      v['params'], tx, {'batch_stats': v['batch_stats']}), variables)
+  step = jax.jit(functools.partial(classify.train_step, model=model, frames=x.shape[1]))
   return step, state, dict(x=x, label=labels)
 
 
@@ -63,14 +62,14 @@ def model_costs(config, model, x, labels, codebooks) -> dict:
   """Forward and train-step seconds and the train step's planned peak bytes."""
   step, _, batch = _train_step(config, model, x, labels, codebooks)
   v = model.init({'params': jax.random.key(0)}, classify.model_input(x, codebooks))
-  state = state_lib.create_state(v['params'], {'batch_stats': v['batch_stats']},
-                                 state_lib.make_optimizer(config.train))
+  state = state_lib.TrainState.create(v['params'], state_lib.make_optimizer(config.train),
+                                      {'batch_stats': v['batch_stats']})
   rng = jax.random.key(1)
   compiled = step.lower(state, batch, codebooks, rng).compile()
-  forward = jax.jit(lambda v, x: model.apply(v, classify.model_input(x, codebooks))[0])
-  jax.block_until_ready(forward(v, x))
+  forward = jax.jit(lambda v, x, books: model.apply(v, classify.model_input(x, books))[0])
+  jax.block_until_ready(forward(v, x, codebooks))
   repeats = config.benchmark.repeats
-  return dict(forward_s=_best_of(lambda: forward(v, x), repeats),
+  return dict(forward_s=_best_of(lambda: forward(v, x, codebooks), repeats),
               train_step_s=_best_of(lambda: compiled(state, batch, codebooks, rng), repeats),
               peak_bytes=_peak_bytes(compiled))
 
@@ -116,9 +115,10 @@ def pipeline_rates(codec, clips: np.ndarray, folder: str, batch: int, repeats: i
               codes_bytes=store.disk_bytes(), h264_bytes=sum(map(os.path.getsize, paths)))
 
 
-def run(config, workdir: str, mesh):
+def run(config, workdir: str, mesh, load_codec):
+  del mesh  # one device: the benchmark times a step, not a mesh
   b = config.benchmark
-  codec = classify.ensure_codec(config, workdir, mesh)
+  codec = load_codec()
   scenes = actions.Scenes(seed=b.seed, size=codec.size)
   clips = np.stack([scenes.clip(i, b.frames)[0] for i in range(b.clips)])
   labels = jnp.asarray(np.arange(b.batch_size) % len(actions.MOTIONS))
@@ -133,7 +133,7 @@ def run(config, workdir: str, mesh):
       'codes': model_costs(config, classify.make_model(config, grid, 10), codes, labels,
                            books)}
   results['planned_memory'] = [memory_at_size(config, codec, grid, books, size)
-                               for size in b.get('memory_sizes', ())]
+                               for size in b.memory_sizes]
   with tempfile.TemporaryDirectory() as folder:
     results['pipeline'] = pipeline_rates(codec, clips, folder, b.batch_size, b.repeats)
   results['setup'] = dict(clips=b.clips, frames=b.frames, size=codec.size,

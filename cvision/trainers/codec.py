@@ -10,11 +10,12 @@ from absl import logging
 
 from cvision import metrics, trained_codec
 from cvision.data import eval_clips, pipeline
+from cvision.evaluators import rate_distortion
 from cvision.models import vqvae
-from cvision.train_lib import checkpoint, loop, sharding, state as state_lib
+from cvision.train_lib import scaffold, sharding, state as state_lib
 
 
-def train_step(state, batch, rng, *, model, tx, ms_ssim_weight: float = 0.0,
+def train_step(state, batch, rng, *, model, ms_ssim_weight: float = 0.0,
                mse_weight: float = 0.0):
   """One update. `batch['video']` is uint8 `[B, T, H, W, 3]`."""
   rng = jax.random.fold_in(rng, state.step)
@@ -35,64 +36,56 @@ def train_step(state, batch, rng, *, model, tx, ms_ssim_weight: float = 0.0,
     return loss, (new_vars, stats)
 
   grads, (new_vars, stats) = jax.grad(loss_fn, has_aux=True)(state.params)
-  updates, opt_state = tx.update(grads, state.opt_state, state.params)
-  state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
-                        variables=dict(new_vars), opt_state=opt_state)
+  state = state.apply_gradients(grads, variables=dict(new_vars))
   return state, dict(stats, grad_norm=optax.tree.norm(grads))
 
 
-def init_state(config, model, tx, mesh):
-  """Initialised (or restored-shape) train state placed with the sharding rules."""
-  crop = config.data.get('crop', config.data.size)
+def build(config, workdir: str, mesh):
+  """`(run, state, step_fn)`: the model's state made or restored, and its jitted step."""
+  model = vqvae.make_vqvae(config.model)
+  tx = state_lib.make_optimizer(config.train)
+  crop = pipeline.crop_size(config.data)
   dummy = jnp.zeros((1, config.data.frames, crop, crop, 3))
 
   def init(rng):
     v = model.init({'params': rng}, dummy)
-    return state_lib.create_state(v['params'], {'vq': v['vq']}, tx)
+    return state_lib.TrainState.create(v['params'], tx, {'vq': v['vq']})
 
-  rng = jax.random.key(config.seed)
-  abstract = jax.eval_shape(init, rng)
-  shardings = sharding.state_shardings(mesh, abstract)
-  return jax.jit(init, out_shardings=shardings)(rng), shardings
+  run = scaffold.TrainRun(workdir, mesh, config.shard_rules)
+  state, shardings = run.initial_state(init, jax.random.key(config.seed))
+  step = jax.jit(
+      functools.partial(train_step, model=model, ms_ssim_weight=config.train.ms_ssim_weight,
+                        mse_weight=config.train.mse_weight),
+      in_shardings=(shardings, sharding.batch_sharding(mesh), sharding.replicated(mesh)),
+      out_shardings=(shardings, sharding.replicated(mesh)), donate_argnums=(0,))
+  rng = jax.random.key(config.seed + 1)
+  return run, state, lambda state, batch: step(state, batch, rng)
 
 
 def train(config, workdir: str, mesh) -> trained_codec.TrainedCodec:
+  """Trains (or resumes, or finds finished) the codec in `workdir` and loads it."""
   trained_codec.write_info(workdir, config)  # first: refuses another codec's workdir
+  run, state, step_fn = build(config, workdir, mesh)
   model = vqvae.make_vqvae(config.model)
-  tx = state_lib.make_optimizer(config.train)
-  state, shardings = init_state(config, model, tx, mesh)
-  manager = checkpoint.make_manager(workdir, config.train.ckpt_every)
-  state = checkpoint.restore_or(manager, state, shardings)
-  start = int(state.step)
-  cr = vqvae.compression_rate(
-      config.data.frames, config.data.size, config.data.size,
-      config.data.frames // model.time_factor, config.data.size // model.space_factor,
-      config.data.size // model.space_factor, model.codebooks, model.codebook_size)
-  logging.info('codec: nominal compression rate %.1f at %dx%d; %s', cr, config.data.size,
-               config.data.size, 'resuming at step %d' % start if start else 'from scratch')
-  writer = loop.make_writer(workdir)
-  writer.write_hparams({'compression_rate': cr, **config.model.to_dict()})
-  step_fn = jax.jit(
-      functools.partial(train_step, model=model, tx=tx,
-                        ms_ssim_weight=config.train.get('ms_ssim_weight', 0.0),
-                        mse_weight=config.train.get('mse_weight', 0.0)),
-      in_shardings=(shardings, sharding.batch_sharding(mesh), None),
-      out_shardings=(shardings, None), donate_argnums=(0,))
-  progress = loop.make_progress(config.train.steps, writer)
+  d = config.data
+  space, time = model.space_factor, model.time_factor
+  cr = vqvae.compression_rate(d.frames, d.size, d.size, d.frames // time, d.size // space,
+                              d.size // space, model.codebooks, model.codebook_size)
+  if run.start < config.train.steps:
+    print(f'codec: {config.train.steps} steps on {d.source} clips of {d.frames}x{d.size}'
+          f'x{d.size} (nominal CR {cr:.0f}) in {workdir}'
+          + (f', resuming at step {run.start}' if run.start else ''))
   preview = _preview_clip(config)
-  rng = jax.random.key(config.seed + 1)
-  history = []
-  batches = pipeline.train_batches(config.data, config.seed, start)
-  for step in range(start, config.train.steps):
-    batch = sharding.put_batch(next(batches), mesh)
-    state, stats = step_fn(state, batch, rng)
-    history = loop.after_step(step + 1, state, stats, history, writer=writer,
-                              progress=progress, manager=manager, train_config=config.train)
-    if (step + 1) % config.train.get('preview_every', 1000) == 0 and preview is not None:
-      _write_preview(writer, workdir, model, state, preview, step + 1)
-  manager.wait_until_finished()
-  manager.close()
-  writer.flush()
+  every = config.train.preview_every
+
+  def write_preview(step, state):
+    if preview is not None and step % every == 0:
+      _write_preview(run.writer, workdir, model, state, preview, step)
+
+  run.loop(state, step_fn, pipeline.train_batches(config.data, config.seed, run.start),
+           config.train, name='train codec', examples_per_step=d.batch_size,
+           schedule=state_lib.make_schedule(config.train), hooks=[write_preview])
+  run.close()
   return trained_codec.load(workdir)
 
 
@@ -103,13 +96,13 @@ def _preview_clip(config):
   except (FileNotFoundError, ValueError) as e:
     logging.warning('no preview clip: %s', e)
     return None
-  t = 2 ** config.model.get('temporal_downsamples', 0)
-  return eval_clips.load(paths[0], config.data.size, max(t, 8))
+  return eval_clips.load(paths[0], config.data.size, max(2 ** config.model.temporal_downsamples,
+                                                         8))
 
 
 def _write_preview(writer, workdir, model, state, clip, step):
   """Original over reconstruction, 8 frames wide, to TensorBoard and a PNG strip."""
-  from PIL import Image
+  from PIL import Image  # pylint: disable=g-import-not-at-top
   video = jnp.asarray(clip[None], jnp.float32) / 255.0
   recon, _ = model.apply({'params': state.params, **state.variables}, video)
   recon = np.clip(np.asarray(recon[0]), 0, 1)
@@ -121,10 +114,10 @@ def _write_preview(writer, workdir, model, state, clip, step):
       os.path.join(workdir, 'previews', f'step_{step:07d}.png'))
 
 
-def run(config, workdir: str, mesh):
-  if not config.eval.get('after_training', True):
-    train(config, workdir, mesh)
-    return
-  from cvision.trainers import codec_eval  # pylint: disable=g-import-not-at-top
-  codec_eval.classic_names(config)  # a misspelt codec fails now, not after training
-  codec_eval.evaluate(config, workdir, train(config, workdir, mesh))
+def run(config, workdir: str, mesh, load_codec):
+  del load_codec  # this stage makes the codec
+  if config.eval.after_training:
+    rate_distortion.classic_names(config.eval)  # a misspelt codec fails now, not after
+  codec = train(config, workdir, mesh)
+  if config.eval.after_training:
+    rate_distortion.evaluate(config.eval, codec, workdir, os.path.join(workdir, 'eval'))

@@ -9,29 +9,28 @@ import numpy as np
 from absl import logging
 from PIL import Image
 
-from cvision import trained_codec
+from cvision import codec_io, progress
 from cvision.data import codes_store, video_io
-from cvision.trainers import encode
 
 
-def run(config, workdir: str, mesh):
+def run(config, workdir: str, mesh, load_codec):
   del mesh
-  codec = trained_codec.load(config.decode.codec_workdir)
-  store = codes_store.CodesStore.open(config.decode.store,
+  codec = load_codec()
+  d = config.decode
+  store = codes_store.CodesStore.open(d.store or os.path.join(workdir, 'codes'),
                                       codes_store.codec_manifest(codec))
   out_dir = os.path.join(workdir, 'decoded')
   os.makedirs(out_dir, exist_ok=True)
-  vids = list(config.decode.get('videos') or store.videos())
-  for vid in vids:
+  vids = list(d.videos or store.videos())
+  for vid in progress.bar(vids, 'decode', 'video'):
     info = store.info(vid)
-    start = config.decode.get('start', 0)
-    stop = min(config.decode.get('stop') or info['code_frames'], info['code_frames'])
-    frames = encode.decode_window(codec, store, vid, start, stop)
+    stop = min(d.stop or info['code_frames'], info['code_frames'])
+    frames = codec_io.decode_window(codec, store, vid, d.start, stop)
     frames = (frames * 255).round().astype(np.uint8)
-    path = os.path.join(out_dir, f'{vid}_{start}_{stop}.mp4')
+    path = os.path.join(out_dir, f'{vid}_{d.start}_{stop}.mp4')
     video_io.write_video(path, frames, fps=info.get('fps') or 25.0)
     step = max(len(frames) // 8, 1)
     Image.fromarray(np.concatenate(list(frames[::step][:8]), 1)).save(
         path.replace('.mp4', '.png'))
-    logging.info('decoded %s code frames [%d, %d) -> %s', vid, start, stop, path)
+    logging.info('decoded %s code frames [%d, %d) -> %s', vid, d.start, stop, path)
     print(path)

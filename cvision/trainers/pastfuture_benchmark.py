@@ -9,17 +9,21 @@ after each phase.
 """
 import os
 import resource
+import shutil
 import subprocess
 import time
 
+import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 from absl import logging
 
-from cvision import atomic_files, metrics
-from cvision.data import codes_store, tour_codes, tours as tours_lib
+from cvision import atomic_files, codec_io, metrics
+from cvision.data import codes_store, sources, tour_codes, tours as tours_lib
 from cvision.evaluators import classic_codecs
-from cvision.trainers import encode, pastfuture
+from cvision.tasks import pastfuture as task
+from cvision.train_lib import scaffold
 
 
 def peak_rss_gb() -> float:
@@ -71,11 +75,33 @@ class _X264Sink:
     return os.path.getsize(self.path)
 
 
-def run(config, workdir: str, mesh):
+def _time_tour_epochs(config, lanes, codebooks, train_dir: str, mesh) -> list[float]:
+  """Seconds of each of `benchmark.epochs` passes over a tour (slot memory), from a fresh
+  start: the first includes compilation."""
+  if os.path.exists(train_dir):
+    shutil.rmtree(train_dir)
+  _, init, shardings_of, update = task.setup(config, 'slot', lanes, codebooks, mesh)
+  run = scaffold.TrainRun(train_dir, mesh, config.shard_rules, keep=1)
+  carry, shardings = run.initial_state(init, jax.random.key(config.seed), shardings_of)
+  step_fn, per_epoch, seconds = update(shardings), lanes.updates_per_tour, []
+  for epoch in range(config.benchmark.epochs):
+    plan = ml_collections.ConfigDict(config.train.to_dict())
+    plan.update(steps=(epoch + 1) * per_epoch, log_every=per_epoch, ckpt_every=per_epoch)
+    start = time.time()
+    carry = run.loop(carry, step_fn, lanes.batches(run.start, plan.steps), plan,
+                     name=f'tour-epoch {epoch}', examples_per_step=config.task.batch_tours)
+    seconds.append(time.time() - start)
+  run.close()
+  return seconds
+
+
+def run(config, workdir: str, mesh, load_codec):
   rss = {}
-  codec = pastfuture.ensure_codec(config, workdir, mesh)
+  print(f'pastfuture_benchmark: {config.data.num_train} tour(s) of '
+        f'{config.data.tour_seconds / 60:g} min, {config.benchmark.epochs} tour-epochs')
+  codec = load_codec()
   rss['codec ready'] = peak_rss_gb()
-  seed = tour_codes.SPLIT_SEEDS['train'] + config.data.get('seed_offset', 0)
+  seed = tour_codes.SPLIT_SEEDS['train'] + config.data.seed_offset
   tour = tours_lib.Tour(seed=seed, size=codec.size)
   crf = matched_crf(codec, tour.frames(0, config.benchmark.probe_frames))
   logging.info('x264 at the codec quality: %s', crf)
@@ -84,14 +110,14 @@ def run(config, workdir: str, mesh):
   store_path = os.path.join(workdir, 'codes')
   h264_path = os.path.join(workdir, f'tour_{seed:06d}.h264')
   start = time.time()
-  sources = list(encode.tour_sources(range(seed, seed + config.data.num_train),
-                                     config.data.tour_seconds, codec.size))
+  tours = list(sources.tour_sources(range(seed, seed + config.data.num_train),
+                                    config.data.tour_seconds, codec.size))
   sink = None
   if not os.path.exists(h264_path):
     sink = _X264Sink(h264_path, codec.size, crf['crf'], tour.fps)
-    vid, frames, meta = sources[0]
-    sources[0] = (vid, sink.tee(frames), meta)
-  report = encode.encode_all(codec, store_path, sources, config.data.get('window', 128))
+    vid, frames, meta = tours[0]
+    tours[0] = (vid, sink.tee(frames), meta)
+  report = codec_io.encode_all(codec, store_path, tours, config.data.window)
   if sink is not None:
     if not sink.frames:  # the tour's codes were already there: render it for x264 alone
       for _ in sink.tee(tour.frame(i) for i in range(int(config.data.tour_seconds * tour.fps))):
@@ -105,22 +131,15 @@ def run(config, workdir: str, mesh):
                                            codec.model.time_factor)
   train = {vid: tour_codes.load_chunks(store, vid, chunk_len) for vid in report['videos']}
   rss['codes loaded'] = peak_rss_gb()
-  training = pastfuture.Training(config, 'slot', train, jnp.asarray(codec.codebooks), mesh)
-  epoch_seconds = []
-  for epoch in range(config.benchmark.epochs):
-    start = time.time()
-    per_epoch = training.updates_per_tour
-    stats = [float(s['loss']) for s in training.updates(epoch * per_epoch,
-                                                        (epoch + 1) * per_epoch)]
-    epoch_seconds.append(time.time() - start)
-    logging.info('tour-epoch %d: %.1f s, %d updates, mean loss %.4f', epoch,
-                 epoch_seconds[-1], len(stats), np.mean(stats))
+  lanes = task.Lanes(config, train)
+  epoch_seconds = _time_tour_epochs(config, lanes, jnp.asarray(codec.codebooks),
+                                    os.path.join(workdir, 'train'), mesh)
   rss['after training'] = peak_rss_gb()
 
   first = next(iter(report['videos'].values()))
   lines = [
       f"tours: {len(train)} x {config.data.tour_seconds / 60:.0f} min at {tour.fps:.0f} fps, "
-      f"{codec.size}x{codec.size}; {training.chunks} chunks of "
+      f"{codec.size}x{codec.size}; {lanes.chunks} chunks of "
       f"{chunk_len * codec.model.time_factor / tour.fps:.2f} s; "
       f"rendered + encoded in {encode_seconds:.0f} s",
       '', '| one tour stored as | bytes | vs codes |', '|---|---|---|',
@@ -133,7 +152,7 @@ def run(config, workdir: str, mesh):
       '', '| phase | peak RSS (GB) |', '|---|---|',
       *[f'| {phase} | {gb:.2f} |' for phase, gb in rss.items()],
       '', f"time per tour-epoch (slot memory, batch {config.task.batch_tours}, "
-      f"{training.updates_per_tour} updates): "
+      f"{lanes.updates_per_tour} updates): "
       + ', '.join(f'{s:.1f} s' for s in epoch_seconds) + ' (the first includes compilation)',
   ]
   text = '\n'.join(lines)

