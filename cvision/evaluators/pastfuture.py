@@ -1,9 +1,6 @@
 """Past-future results: accuracy overall and by position in the tour, table and plot."""
-import matplotlib
-
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
+from matplotlib.figure import Figure
 
 POSITION_BINS = 10
 
@@ -14,7 +11,11 @@ def accuracy_by_step(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def by_position(step_accuracy: np.ndarray, bins: int = POSITION_BINS) -> list[float]:
-  """Mean accuracy in `bins` equal stretches of the tour (first tenth, second, ...)."""
+  """Mean accuracy in `bins` equal stretches of the tour (first tenth, second, ...); a
+  tour of fewer steps than bins gives each bin the step it falls in."""
+  if len(step_accuracy) < bins:
+    steps = (np.arange(bins) + 0.5) / bins * len(step_accuracy)
+    return [float(step_accuracy[int(s)]) for s in steps]
   return [float(part.mean()) for part in np.array_split(step_accuracy, bins)]
 
 
@@ -40,7 +41,8 @@ def _size(count: int) -> str:
 
 def plot_by_position(results: dict, path: str):
   """Test accuracy against position in the tour, one line per memory."""
-  fig, ax = plt.subplots(figsize=(6, 4))
+  fig = Figure(figsize=(6, 4))  # no pyplot: nothing global changes (notebooks keep theirs)
+  ax = fig.subplots()
   for memory, r in results.items():
     acc = r['test']['by_position']
     centres = (np.arange(len(acc)) + 0.5) / len(acc)
@@ -53,4 +55,3 @@ def plot_by_position(results: dict, path: str):
   ax.legend()
   fig.tight_layout()
   fig.savefig(path, dpi=100)
-  plt.close(fig)

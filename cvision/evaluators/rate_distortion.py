@@ -5,16 +5,13 @@
 """
 import os
 
-import matplotlib
+import numpy as np
+from absl import logging
+from matplotlib.figure import Figure
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=wrong-import-position
-from absl import logging  # pylint: disable=wrong-import-position
-
-from cvision import atomic_files, metrics, progress  # pylint: disable=wrong-import-position
-from cvision.data import eval_clips  # pylint: disable=wrong-import-position
-from cvision.evaluators import classic_codecs  # pylint: disable=wrong-import-position
+from cvision import atomic_files, metrics, progress
+from cvision.data import eval_clips
+from cvision.evaluators import classic_codecs
 
 KEYS = ('psnr', 'ssim', 'ms_ssim', 'mae', 'bpp')
 
@@ -105,7 +102,8 @@ def markdown_table(summary: dict) -> str:
 def plot_rd(results: dict, path: str):
   """PSNR and SSIM against compression rate (log axis), curves averaged over clips."""
   clips = list(results['clips'].values())
-  fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+  fig = Figure(figsize=(11, 4))  # no pyplot: nothing global changes (notebooks keep theirs)
+  axes = fig.subplots(1, 2)
   for ax, key, label in ((axes[0], 'psnr', 'PSNR (dB)'), (axes[1], 'ssim', 'SSIM')):
     for name in clips[0]['classic']:
       curves = [c['classic'][name] for c in clips]
@@ -126,4 +124,3 @@ def plot_rd(results: dict, path: str):
   fig.suptitle(f"{len(clips)} clips at {results['codec']['size']}px")
   fig.tight_layout()
   fig.savefig(path, dpi=100)
-  plt.close(fig)
