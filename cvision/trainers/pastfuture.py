@@ -35,7 +35,7 @@ def train_memory(config, memory_name, tours, codebooks, workdir, mesh):
   return model, carry['state'].params
 
 
-def evaluate_memory(config, model, params, tours, codebooks) -> dict:
+def evaluate_memory(config, model, params, tours, codebooks, name: str = 'test') -> dict:
   """Accuracy on every tour of a split, with fixed (seeded) crops and queries.
 
   Every query chunk is cropped unlike the chunk stored in memory. The slot memory is
@@ -43,7 +43,7 @@ def evaluate_memory(config, model, params, tours, codebooks) -> dict:
   """
   crop, code_size = config.task.crop, next(iter(tours.values())).shape[2]
   logits, labels, compiled = [], [], {}
-  for i, vid in enumerate(progress.bar(sorted(tours), 'test', 'tour')):
+  for i, vid in enumerate(progress.bar(sorted(tours), name, 'tour')):
     codes = tours[vid]
     n = len(codes)
     if n not in compiled:
@@ -102,9 +102,11 @@ def run_identity(config, codec_fingerprint: str, video_ids: dict) -> dict:
 
 def run(config, workdir: str, mesh, load_codec):
   d = config.data
-  print(f'pastfuture: memories {", ".join(config.task.memories)} on {d.source} tours '
-        f'({d.num_train} train, {d.num_val} val, {d.num_test} test, {d.tour_seconds:g} s '
-        f'each); {config.train.steps} updates each, in {workdir}')
+  where = ('procedural tours' if d.source == 'tours' else d.source) + (
+      f' ({d.num_train} train, {d.num_val} val, {d.num_test} test, {d.tour_seconds:g} s each)'
+      if d.source == 'tours' else '')
+  print(f'pastfuture: memories {", ".join(config.task.memories)} on {where}; '
+        f'{config.train.steps} updates each, in {workdir}')
   codec = load_codec()
   tours, sizes = load_tours(codec, config, workdir)
   checkpoint.claim_workdir(workdir, run_identity(
@@ -122,7 +124,7 @@ def run(config, workdir: str, mesh, load_codec):
     model, params = train_memory(config, memory_name, tours['train'], codebooks,
                                  os.path.join(workdir, memory_name), mesh)
     results[memory_name] = {split: evaluate_memory(config, model, params, tours[split],
-                                                   codebooks)
+                                                   codebooks, f'{split} {memory_name}')
                             for split in ('val', 'test')}
     print(f"{memory_name}: test accuracy {100 * results[memory_name]['test']['accuracy']:.1f}%")
     atomic_files.write_json(results_path, results, indent=2)
