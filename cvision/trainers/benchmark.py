@@ -46,6 +46,9 @@ def ffmpeg_throughput(config, clips, name: str) -> dict:
 
 def run(config, workdir: str, mesh, load_codec):
   del mesh
+  b = config.benchmark
+  print(f'benchmark: codec encode/decode frames/s beside x264/x265 on {b.videos} '
+        f'(first {b.frames} frames, best of {b.repeats})')
   codec = load_codec()
   t = codec.model.time_factor
   clips = []

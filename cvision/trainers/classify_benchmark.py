@@ -118,6 +118,8 @@ def pipeline_rates(codec, clips: np.ndarray, folder: str, batch: int, repeats: i
 def run(config, workdir: str, mesh, load_codec):
   del mesh  # one device: the benchmark times a step, not a mesh
   b = config.benchmark
+  print(f'classify_benchmark: S3D on RGB vs codes, {b.clips} clips of {b.frames} frames, '
+        f'batches of {b.batch_size}, best of {b.repeats}')
   codec = load_codec()
   scenes = actions.Scenes(seed=b.seed, size=codec.size)
   clips = np.stack([scenes.clip(i, b.frames)[0] for i in range(b.clips)])

@@ -11,6 +11,8 @@ from cvision.evaluators import rate_distortion
 
 def run(config, workdir: str, mesh, load_codec):
   del mesh
+  print(f'codec_eval: {trained_codec.configured_workdir(config, workdir)} against '
+        f'{", ".join(config.eval.classic_codecs)} on {config.eval.videos}')
   codec = load_codec()
   rate_distortion.evaluate(config.eval, codec, trained_codec.configured_workdir(config, workdir),
                            os.path.join(workdir, 'eval'))

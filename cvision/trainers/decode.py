@@ -17,9 +17,10 @@ def run(config, workdir: str, mesh, load_codec):
   del mesh
   codec = load_codec()
   d = config.decode
-  store = codes_store.CodesStore.open(d.store or os.path.join(workdir, 'codes'),
-                                      codes_store.codec_manifest(codec))
+  store_path = d.store or os.path.join(workdir, 'codes')
+  store = codes_store.CodesStore.open(store_path, codes_store.codec_manifest(codec))
   out_dir = os.path.join(workdir, 'decoded')
+  print(f'decode: {", ".join(d.videos) or "every video"} of {store_path} into {out_dir}')
   os.makedirs(out_dir, exist_ok=True)
   vids = list(d.videos or store.videos())
   for vid in progress.bar(vids, 'decode', 'video'):
