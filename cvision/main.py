@@ -48,9 +48,12 @@ def _stop(error: Exception):
 
 
 def _log_to_workdir(workdir: str):
-  """Every log line to `<workdir>/log.txt`; only warnings and errors to the terminal."""
+  """Every log line to `<workdir>/log.txt` (`log.<i>.txt` on host i > 0 of a pod, which may
+  share the workdir); only warnings and errors to the terminal."""
+  index = jax.process_index()
+  name = f'log.{index}.txt' if index else 'log.txt'
   handler = logging.get_absl_handler().python_handler
-  handler.stream = open(os.path.join(workdir, 'log.txt'), 'a', encoding='utf-8')
+  handler.stream = open(os.path.join(workdir, name), 'a', encoding='utf-8')
   if not FLAGS['stderrthreshold'].present:
     FLAGS.stderrthreshold = 'warning'
   logging.info('command: %s', ' '.join(sys.argv))
