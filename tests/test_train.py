@@ -54,7 +54,7 @@ def _one_step(workdir, devices, axes=(('data', -1),), rules=()):
   config = tiny_config()
   config.shard_rules = rules
   mesh = sharding.make_mesh(axes, devices)
-  _, state, step_fn = codec.build(config, str(workdir), mesh)
+  _, state, step_fn, _ = codec.build(config, str(workdir), mesh)
   batch = {'video': pipeline.host_batch(config.data, 0, 0, 8, 0)}
   return step_fn(state, sharding.put_batch(batch, mesh))
 

@@ -16,9 +16,8 @@ from cvision.train_lib import sharding
 
 def random_clip(data_config, rng: np.random.Generator) -> np.ndarray:
   """One uint8 `[frames, crop, crop, 3]` training clip from the configured source."""
-  frames, size = data_config.frames, data_config.size
-  stride = data_config.frame_stride
-  span = (frames - 1) * stride + 1
+  frames, size, stride = data_config.frames, data_config.size, data_config.frame_stride
+  span = clip_span(data_config)
   if data_config.source == 'tours':
     tour = tours.Tour(seed=int(rng.integers(data_config.num_tours)), size=size)
     start = int(rng.integers(0, int(data_config.tour_seconds * tour.fps) - span))
@@ -30,14 +29,23 @@ def random_clip(data_config, rng: np.random.Generator) -> np.ndarray:
     clip = video_io.read_clip(path, start, frames, size, stride,
                               crop_offset=tuple(rng.uniform(size=2)))
   else:
-    raise errors.ConfigError(f"data.source must be 'tours' or 'folder', got "
-                             f"{data_config.source!r}")
+    raise _unknown_source(data_config)
   crop = crop_size(data_config)
   y, x = rng.integers(0, size - crop + 1, size=2)
   clip = clip[:, y:y + crop, x:x + crop]
   if rng.random() < 0.5:
     clip = clip[:, :, ::-1]
   return np.ascontiguousarray(clip)
+
+
+def clip_span(data_config) -> int:
+  """Source frames a training clip covers: `data.frames` at `data.frame_stride`."""
+  return (data_config.frames - 1) * data_config.frame_stride + 1
+
+
+def _unknown_source(data_config) -> errors.ConfigError:
+  return errors.ConfigError(f"data.source must be 'tours' or 'folder', got "
+                            f"{data_config.source!r}")
 
 
 def crop_size(data_config) -> int:
@@ -72,11 +80,11 @@ def host_batch(data_config, seed: int, step: int, local_batch: int,
 
 def train_batches(data_config, seed: int, start_step: int):
   """Endless iterator of host-local batches `{'video': uint8 [B_local, T, H, W, 3]}`."""
+  # Checked here, not inside tf.data, where an error would lose its message.
   if data_config.source == 'folder':
-    folder_videos(data_config.path, (data_config.frames - 1) * data_config.frame_stride + 1)
+    folder_videos(data_config.path, clip_span(data_config))
   elif data_config.source != 'tours':
-    raise errors.ConfigError(f"data.source must be 'tours' or 'folder', got "
-                             f"{data_config.source!r}")
+    raise _unknown_source(data_config)
   rows = sharding.host_batch_slice(data_config.batch_size)
   local, host = rows.stop - rows.start, jax.process_index()
   crop = crop_size(data_config)

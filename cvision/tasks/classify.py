@@ -12,7 +12,6 @@ from cvision.data import views
 from cvision.models import s3d, vqvae
 from cvision.train_lib import state as state_lib
 
-INPUTS = ('rgb', 'codes', 'recon')
 CODE_INPUTS = ('vectors', 'onehot')
 
 

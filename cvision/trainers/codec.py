@@ -41,7 +41,7 @@ def train_step(state, batch, rng, *, model, ms_ssim_weight: float = 0.0,
 
 
 def build(config, workdir: str, mesh):
-  """`(run, state, step_fn)`: the model's state made or restored, and its jitted step."""
+  """`(run, state, step_fn, model)`: the codec's state made or restored, its jitted step."""
   model = vqvae.make_vqvae(config.model)
   tx = state_lib.make_optimizer(config.train)
   crop = pipeline.crop_size(config.data)
@@ -59,14 +59,13 @@ def build(config, workdir: str, mesh):
       in_shardings=(shardings, sharding.batch_sharding(mesh), sharding.replicated(mesh)),
       out_shardings=(shardings, sharding.replicated(mesh)), donate_argnums=(0,))
   rng = jax.random.key(config.seed + 1)
-  return run, state, lambda state, batch: step(state, batch, rng)
+  return run, state, lambda state, batch: step(state, batch, rng), model
 
 
 def train(config, workdir: str, mesh) -> trained_codec.TrainedCodec:
   """Trains (or resumes, or finds finished) the codec in `workdir` and loads it."""
   trained_codec.write_info(workdir, config)  # first: refuses another codec's workdir
-  run, state, step_fn = build(config, workdir, mesh)
-  model = vqvae.make_vqvae(config.model)
+  run, state, step_fn, model = build(config, workdir, mesh)
   d = config.data
   space, time = model.space_factor, model.time_factor
   cr = vqvae.compression_rate(d.frames, d.size, d.size, d.frames // time, d.size // space,
