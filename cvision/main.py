@@ -107,7 +107,11 @@ def main(argv):
           f'log: {os.path.join(workdir, "log.txt")}')
     logging.info('config:\n%s', config)
     stage = importlib.import_module(f'cvision.trainers.{config.stage}')
-    stage.run(config, workdir, mesh, provision.codec_loader(config, workdir, mesh))
+    load_codec = provision.codec_loader(config, workdir, mesh)
+    extra = {}
+    if 'augmenter' in config:  # stages that can use the latent augmenter
+      extra['load_augmenter'] = provision.augmenter_loader(config, workdir, mesh, load_codec)
+    stage.run(config, workdir, mesh, load_codec, **extra)
   except errors.UserError as e:
     logging.info('stopped by a problem in the input or config', exc_info=True)
     _stop(e)

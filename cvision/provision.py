@@ -6,12 +6,15 @@ another: `main` hands each stage a `load_codec()` that returns the codec of
 finishing its training when it stopped part way.
 """
 import functools
+import os
 from typing import Callable
 
 import ml_collections
 from absl import logging
 
-from cvision import configs, errors, trained_codec
+from cvision import configs, errors, trained_augmenter, trained_codec
+from cvision.train_lib import checkpoint
+from cvision.trainers import augmenter as augmenter_trainer
 from cvision.trainers import codec as codec_trainer
 
 
@@ -31,17 +34,40 @@ def ensure_codec(workdir: str, codec_config: str | ml_collections.ConfigDict,
                                 f'(--workdir={workdir}) or set codec.config')
   else:
     return trained_codec.load(workdir)
-  source = codec_config if isinstance(codec_config, str) else 'the given codec config'
-  # Checked like any config: a typo there stops the run before anything is trained.
-  config = (configs.load(codec_config) if isinstance(codec_config, str)
-            else configs.check(codec_config))
-  if config.stage != 'codec':
-    raise errors.ConfigError(f'codec.config {source} is a {config.stage!r} config, not a '
-                             f'codec one')
-  print(f'{why}: training it from {source} first')
-  logging.info('%s: training it from %s first', why, source)
+  config = _stage_config(codec_config, 'codec', why)
   # A workdir holding a codec other than this config describes is refused there.
   return codec_trainer.train(config, workdir, mesh)
+
+
+def _stage_config(spec: str | ml_collections.ConfigDict, stage: str, why: str):
+  """The config a missing model is trained from, checked like the command line's (a typo
+  there stops the run before anything is trained)."""
+  source = spec if isinstance(spec, str) else f'the given {stage} config'
+  config = configs.load(spec) if isinstance(spec, str) else configs.check(spec)
+  if config.stage != stage:
+    raise errors.ConfigError(f'{stage}.config {source} is a {config.stage!r} config, not a '
+                             f'{stage} one')
+  print(f'{why}: training it from {source} first')
+  logging.info('%s: training it from %s first', why, source)
+  return config
+
+
+def ensure_augmenter(workdir: str, augmenter_config: str | ml_collections.ConfigDict,
+                     codec: trained_codec.TrainedCodec, mesh):
+  """The augmenter of `codec` in `workdir`; trained (or finished) first if needed, from
+  `augmenter_config`, against `codec` (an augmenter of another codec is refused)."""
+  info = trained_augmenter.read_info(workdir)
+  step = checkpoint.latest_step(workdir) if info else None
+  if info is not None and step is not None and step >= info['train']['steps']:
+    return trained_augmenter.load(workdir, codec)
+  why = (f'no augmenter in {workdir}' if info is None else
+         f'the augmenter in {workdir} stopped at step {step or 0} of {info["train"]["steps"]}')
+  if not augmenter_config:
+    raise errors.MissingInput(f'{why}: train it with the augmenter stage '
+                              f'(--workdir={workdir}) or set augmenter.config')
+  config = _stage_config(augmenter_config, 'augmenter', why)
+  augmenter_trainer.check(config, codec)
+  return augmenter_trainer.train(config, workdir, mesh, codec)
 
 
 def codec_loader(config, workdir: str, mesh) -> Callable[[], trained_codec.TrainedCodec]:
@@ -53,3 +79,10 @@ def codec_loader(config, workdir: str, mesh) -> Callable[[], trained_codec.Train
   return functools.cache(functools.partial(
       ensure_codec, trained_codec.configured_workdir(config, workdir), config.codec.config,
       mesh))
+
+
+def augmenter_loader(config, workdir: str, mesh, load_codec):
+  """A `load_augmenter()` for a stage with an `augmenter` block (made only if called)."""
+  where = config.augmenter.workdir or os.path.join(workdir, 'augmenter')
+  return functools.cache(
+      lambda: ensure_augmenter(where, config.augmenter.config, load_codec(), mesh))

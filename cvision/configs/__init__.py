@@ -13,7 +13,7 @@ import os
 import ml_collections
 
 from cvision import errors
-from cvision.configs import classify, codec, pastfuture
+from cvision.configs import augmenter, classify, codec, pastfuture
 
 BASES = {
     'codec': codec.base,
@@ -25,6 +25,8 @@ BASES = {
     'classify_benchmark': classify.benchmark_base,
     'pastfuture': pastfuture.base,
     'pastfuture_benchmark': pastfuture.benchmark_base,
+    'augmenter': augmenter.base,
+    'augmenter_benchmark': augmenter.benchmark_base,
 }
 STAGES = tuple(BASES)
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

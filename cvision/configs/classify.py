@@ -2,7 +2,14 @@
 experiment files: RGB, codes and reconstructions share data, S3D, optimizer and schedule."""
 import ml_collections
 
-from cvision.configs import common
+from cvision.configs import augmenter, common
+
+# The rows of CV Table 4 (variants of the quick configs): (input.augment, learned kinds,
+# eval.crops, eval.flips). Rows that differ only at test share a workdir's training.
+TABLE4_ROWS = dict(central=('none', (), 1, 1), nn_crop=('nn_crop', (), 4, 1),
+                   learned_crop=('learned', ('crop',), 4, 1),
+                   learned_flip_train=('learned', ('crop', 'flip'), 4, 1),
+                   learned_flip_train_test=('learned', ('crop', 'flip'), 4, 2))
 
 
 def base() -> ml_collections.ConfigDict:
@@ -12,8 +19,14 @@ def base() -> ml_collections.ConfigDict:
   # (the codec's codebook vectors, standardised); shifted_copies: each training video is
   # also encoded that many times from sub-cell offsets, so training crops of the codes
   # are not confined to the cell grid (CV Table 2 encoded randomly cropped videos).
-  c.input = dict(kind='rgb', codes_as='vectors', shifted_copies=0)
+  # augment: the training views, 'nn_crop' (random crops: of pixels, or the nearest code
+  # cells), 'none' (central crops) or, for codes, 'learned' (the latent augmenter makes
+  # them on the device: `learned_kinds` of 'crop' and 'flip'; test pools eval.crops x
+  # eval.flips of its views).
+  c.input = dict(kind='rgb', codes_as='vectors', shifted_copies=0, augment='nn_crop',
+                 learned_kinds=('crop', 'flip'))
   c.codec = common.codec()
+  c.augmenter = augmenter.block()
   # source: 'actions' (procedural), a folder with train/ test/ and labels.csv, or
   # 'tfds:<name>'; level 'video' or 'frame'; store '' means <workdir>/codes.
   c.data = dict(source='actions', level='video', num_train=600, num_test=200, frames=24,
@@ -25,7 +38,7 @@ def base() -> ml_collections.ConfigDict:
                  dropout=0.2, bn_momentum=0.9)
   c.train = common.train(steps=1200, lr=3e-3, warmup_steps=20, weight_decay=1e-5,
                          log_every=25, ckpt_every=100)
-  c.eval = dict(clips=2, crops=3, batch_size=32)
+  c.eval = dict(clips=2, crops=3, flips=1, batch_size=32)
   return c
 
 
@@ -37,14 +50,17 @@ def benchmark_base() -> ml_collections.ConfigDict:
   return c
 
 
-def quick(kind: str, codec: dict | None, arg: str | None) -> ml_collections.ConfigDict:
+def quick(kind: str, codec: dict | None, arg: str | None,
+          augmenter_block: dict | None = None) -> ml_collections.ConfigDict:
   """A quick experiment on `kind` input ('rgb' or 'codes') with `codec` (its workdir and
-  config). arg: comma-separated variants: 'frames' (frame-level steps videos), 'recon'
-  (the codec's reconstructions instead of its codes), 'smoke' (seconds, for tests)."""
+  config) and, for learned views, `augmenter_block`. arg: comma-separated variants:
+  'frames' (frame-level steps videos), 'recon' (the codec's reconstructions instead of
+  its codes), 'smoke' (seconds, for tests), or a row of `TABLE4_ROWS`."""
   variants = set(arg.split(',')) if arg else set()
-  unknown = variants - {'frames', 'recon', 'smoke'}
-  if unknown:
-    raise ValueError(f'unknown variant(s) {sorted(unknown)} (known: frames, recon, smoke)')
+  known = {'frames', 'recon', 'smoke', *TABLE4_ROWS}
+  if variants - known:
+    raise ValueError(f'unknown variant(s) {sorted(variants - known)} (known: '
+                     f'{", ".join(sorted(known))})')
   if 'recon' in variants:
     if kind != 'codes':
       raise ValueError("'recon' needs a codec: use it with a classify_codes_* config")
@@ -54,6 +70,12 @@ def quick(kind: str, codec: dict | None, arg: str | None) -> ml_collections.Conf
   c.input.update(kind=kind, codes_as='onehot' if kind == 'codes' else 'vectors')
   if codec:
     c.codec.update(codec)
+  if augmenter_block:
+    c.augmenter.update(augmenter_block)
+  for row in variants & set(TABLE4_ROWS):
+    augment, kinds, crops, flips = TABLE4_ROWS[row]
+    c.input.update(augment=augment, learned_kinds=kinds or c.input.learned_kinds)
+    c.eval.update(crops=crops, flips=flips)
   if 'frames' in variants:
     c.data.update(level='frame', num_train=300, num_test=100, frames=64)
   if 'smoke' in variants:

@@ -14,6 +14,13 @@ from cvision.data import codes_store, labeled, views
 from cvision.train_lib import sharding
 
 INPUTS = ('rgb', 'codes', 'recon')
+AUGMENTS = ('none', 'nn_crop', 'learned')
+
+
+def view_size(config) -> int:
+  """The side of the views cut from the stored inputs: the crop, or the whole frame when
+  the latent augmenter makes the crops from it (`input.augment` 'learned')."""
+  return config.data.size if config.input.augment == 'learned' else config.data.crop
 
 
 @dataclasses.dataclass
@@ -69,12 +76,17 @@ def decode_all(codec, codes: np.ndarray, batch: int = 16) -> np.ndarray:
 
 def prepare(config, workdir: str, load_codec) -> Inputs:
   """The splits and what S3D reads of them, per `config.input` (encoding if needed)."""
-  kind, copies = config.input.kind, config.input.shifted_copies
+  kind, copies, augment = config.input.kind, config.input.shifted_copies, config.input.augment
   if kind not in INPUTS:
     raise errors.ConfigError(f'input.kind must be one of {INPUTS}, got {kind!r}')
   if copies and kind != 'codes':
     raise errors.ConfigError(f'input.shifted_copies={copies} is for codes; input.kind is '
                              f'{kind!r}')
+  if augment not in AUGMENTS:
+    raise errors.ConfigError(f'input.augment must be one of {AUGMENTS}, got {augment!r}')
+  if augment == 'learned' and (kind != 'codes' or copies):
+    raise errors.ConfigError("input.augment='learned' makes views of codes (input.kind "
+                             "'codes', no input.shifted_copies)")
   cache = config.data.cache_dir or os.path.join(workdir, 'data')
   splits = {s: labeled.load_split(config.data, s, cache) for s in labeled.SPLITS}
   info = dict(input=kind, cr=1.0)
@@ -105,22 +117,24 @@ def prepare(config, workdir: str, load_codec) -> Inputs:
 def sample_batch(inputs: np.ndarray | ShiftedCodes, data: labeled.LabeledVideos,
                  grid: views.Grid, config, step: int) -> dict:
   """This host's rows of global batch `step`: a pure function of (seed, step)."""
-  d = config.data
+  d, size = config.data, view_size(config)
   rng = np.random.default_rng([config.seed, step])
   host = sharding.host_batch_slice(d.batch_size)
   rows = rng.integers(len(inputs), size=d.batch_size)
   if isinstance(inputs, ShiftedCodes):  # a random version of each video, cut on its grid
     versions = rng.integers(inputs.offsets.shape[1], size=d.batch_size)
     offsets = inputs.offsets[rows, versions]
-    boxes = views.random_boxes(rng, d.batch_size, d.frames, d.size, d.clip_frames, d.crop,
+    boxes = views.random_boxes(rng, d.batch_size, d.frames, d.size, d.clip_frames, size,
                                grid, offsets)[host]
     rows, versions, offsets = rows[host], versions[host], offsets[host]
-    x = views.crop(inputs.codes[rows, versions], boxes - offsets, d.clip_frames, d.crop, grid)
+    x = views.crop(inputs.codes[rows, versions], boxes - offsets, d.clip_frames, size, grid)
   else:
-    boxes = views.random_boxes(rng, d.batch_size, d.frames, d.size, d.clip_frames, d.crop,
+    boxes = views.random_boxes(rng, d.batch_size, d.frames, d.size, d.clip_frames, size,
                                grid)[host]
+    if config.input.augment == 'none':  # central crops, random clips in time
+      boxes[:, 1:] = (d.size - size) / 2
     rows = rows[host]
-    x = views.crop(inputs[rows], boxes, d.clip_frames, d.crop, grid)
+    x = views.crop(inputs[rows], boxes, d.clip_frames, size, grid)
   batch = dict(x=x)
   if data.frame_level:
     batch['label'] = np.stack([data.labels[r, int(t):int(t) + d.clip_frames]

@@ -220,6 +220,11 @@ class VQVAE(nn.Module):
     """Codes `[B, T', H', W', codebooks]` -> video `[B, T, H, W, C]` (unclipped)."""
     return self.decoder(self.embed(codes))
 
+  def decode_embeddings(self, embeddings):
+    """Code vectors `[B, T', H', W', codebooks * code_dim]` -> video (unclipped): what a
+    network that outputs vectors rather than codes (the latent augmenter) decodes with."""
+    return self.decoder(embeddings)
+
 
 def make_vqvae(model_config: Any) -> VQVAE:
   """Builds the codec from the `model` block of a config (explicit fields only)."""

@@ -59,10 +59,17 @@ def init_fn(model, tx, example, codebooks):
   return init
 
 
-def train_step(state, batch, codebooks, rng, *, model, frames: int):
-  """One update on `batch` = {'x': views, 'label': [B] or per frame [B, frames]}."""
+def train_step(state, batch, codebooks, view_args, rng, *, model, frames: int,
+               make_views=None):
+  """One update on `batch` = {'x': views, 'label': [B] or per frame [B, frames]}.
+
+  make_views: `(view_args, x, rng) -> x`, views made on the device inside the step (the
+  latent augmenter's, `tasks.augment.random_views`); None: `x` is the view."""
   rng = jax.random.fold_in(rng, state.step)
-  x = model_input(batch['x'], codebooks)
+  x = batch['x']
+  if make_views is not None:
+    x = make_views(view_args, x, jax.random.fold_in(rng, 1))
+  x = model_input(x, codebooks)
 
   def loss_fn(params):
     (logits, _), new_vars = model.apply({'params': params, **state.variables}, x, train=True,

@@ -5,22 +5,12 @@ even on a noisy machine. ffmpeg timings include starting the ffmpeg process (as 
 real use); the codec's exclude jit compilation (done once, before timing).
 """
 import os
-import time
 
 from absl import logging
 
-from cvision import atomic_files
+from cvision import atomic_files, timing
 from cvision.data import eval_clips
 from cvision.evaluators import classic_codecs
-
-
-def _best_of(fn, repeats: int) -> float:
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return min(times)
 
 
 def codec_throughput(config, codec, clips) -> dict:
@@ -28,8 +18,8 @@ def codec_throughput(config, codec, clips) -> dict:
   frames = sum(len(c) for c in clips)
   codes = [codec.encode(c[None]) for c in clips]  # also compiles
   [codec.decode(c) for c in codes]
-  encode_s = sum(_best_of(lambda c=c: codec.encode(c[None]), repeats) for c in clips)
-  decode_s = sum(_best_of(lambda c=c: codec.decode(c), repeats) for c in codes)
+  encode_s = sum(timing.best_of(lambda c=c: codec.encode(c[None]), repeats) for c in clips)
+  decode_s = sum(timing.best_of(lambda c=c: codec.decode(c), repeats) for c in codes)
   return dict(encode_fps=frames / encode_s, decode_fps=frames / decode_s)
 
 

@@ -16,15 +16,26 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cvision import atomic_files, progress
+from cvision import atomic_files, errors, progress
 from cvision.data import classify_inputs, labeled, views
 from cvision.evaluators import classification
+from cvision.tasks import augment
 from cvision.tasks import classify as task
 from cvision.train_lib import checkpoint, scaffold, sharding, state as state_lib
 
 
-def build(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebooks):
-  """`(run, state, step_fn, model)`: S3D's state made or restored, and its jitted step."""
+def _view_args(augmenter, mesh):
+  """What the jitted steps take of the augmenter: its weights and the codec's codebooks."""
+  if augmenter is None:
+    return None
+  return jax.device_put(dict(params=augmenter.params, codebooks=augmenter.codebooks),
+                        sharding.replicated(mesh))
+
+
+def build(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebooks,
+          augmenter=None):
+  """`(run, state, step_fn, model)`: S3D's state made or restored, and its jitted step;
+  with `augmenter`, the step makes its views of the codes (`input.learned_kinds`)."""
   data = prepared.splits['train']
   model = task.make_model(config, prepared.grid, len(data.classes))
   example = classify_inputs.sample_batch(prepared.inputs['train'], data, prepared.grid,
@@ -34,17 +45,22 @@ def build(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebook
   run = scaffold.TrainRun(workdir, mesh, config.shard_rules)
   state, shardings = run.initial_state(init, jax.random.key(config.seed))
   whole = sharding.replicated(mesh)
+  make_views = None if augmenter is None else functools.partial(
+      augment.random_views, model=augmenter.model, side=config.data.crop / config.data.size,
+      kinds=tuple(config.input.learned_kinds))
   step = jax.jit(functools.partial(task.train_step, model=model,
-                                   frames=config.data.clip_frames),
-                 in_shardings=(shardings, sharding.batch_sharding(mesh), whole, whole),
+                                   frames=config.data.clip_frames, make_views=make_views),
+                 in_shardings=(shardings, sharding.batch_sharding(mesh), whole, whole, whole),
                  out_shardings=(shardings, whole), donate_argnums=(0,))
   rng = jax.random.key(config.seed + 1)
-  return run, state, lambda state, batch: step(state, batch, codebooks, rng), model
+  view_args = _view_args(augmenter, mesh)
+  return run, state, lambda state, batch: step(state, batch, codebooks, view_args, rng), model
 
 
-def train(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebooks):
+def train(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebooks,
+          augmenter=None):
   """Trains (or resumes) the classifier; returns `(model, variables)`."""
-  run, state, step_fn, model = build(config, workdir, mesh, prepared, codebooks)
+  run, state, step_fn, model = build(config, workdir, mesh, prepared, codebooks, augmenter)
   data, grid = prepared.splits['train'], prepared.grid
   batches = (classify_inputs.sample_batch(prepared.inputs['train'], data, grid, config, step)
              for step in range(run.start, config.train.steps))
@@ -55,38 +71,71 @@ def train(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebook
   return model, {'params': state.params, **state.variables}
 
 
-def _apply(model, variables, x, codebooks):
+def _apply(model, variables, x, codebooks, view_args=None, theta=None, *,
+           augmenter_model=None):
+  if theta is not None:  # the augmenter's view of the codes
+    x = augment.augment_codes(view_args['params'], x, theta, view_args['codebooks'],
+                              model=augmenter_model)
   return model.apply(variables, task.model_input(x, codebooks))[0]
 
 
-def evaluate(config, model, variables, inputs, data, grid, codebooks) -> dict:
-  """Multi-view test metrics: video level averages `eval.clips x eval.crops` views per
-  video; frame level tiles each video with clips and averages `eval.crops` crops."""
+def test_views(config, length: int, clips: int):
+  """`(boxes, thetas)` of the views each test video is pooled over: `clips` (or, for
+  `clips` None, clips covering every frame) x `eval.crops` crops, each box `(t, y, x)`
+  with, for learned views, the augmenter's θ (`eval.flips` per crop; the box then spans
+  the frame); thetas is None otherwise."""
   d, e = config.data, config.eval
-  apply = jax.jit(functools.partial(_apply, model))
+  learned = config.input.augment == 'learned'
+  size = classify_inputs.view_size(config)
+  if clips is None:
+    times = np.asarray(views.covering_starts(length, d.clip_frames), np.float64)
+  else:
+    times = views.eval_boxes(length, d.size, d.clip_frames, size, clips, 1)[:, 0]
+  if learned:
+    thetas = augment.test_thetas(e.crops, e.flips, d.crop / d.size)
+    boxes = np.asarray([(t, 0, 0) for t in times for _ in thetas], np.float64)
+    return boxes, np.tile(thetas, (len(times), 1))
+  if e.flips != 1:
+    raise errors.ConfigError('eval.flips pools over the latent augmenter\'s flips: it needs '
+                             "input.augment='learned'")
+  crops = 1 if config.input.augment == 'none' else e.crops
+  corners = views.eval_boxes(d.clip_frames, d.size, d.clip_frames, size, 1, crops)[:, 1:]
+  return np.asarray([(t, y, x) for t in times for y, x in corners], np.float64), None
 
-  def logits_of(rows, boxes):  # view i: video inputs[rows[i]] cut to boxes[i]
+
+def evaluate(config, model, variables, inputs, data, grid, codebooks, augmenter=None) -> dict:
+  """Multi-view test metrics: video level averages `eval.clips x eval.crops` views per
+  video (x `eval.flips` for learned views); frame level tiles each video with clips and
+  averages the views of each."""
+  d, e = config.data, config.eval
+  size = classify_inputs.view_size(config)
+  apply = jax.jit(functools.partial(
+      _apply, model, augmenter_model=augmenter.model if augmenter else None))
+  view_args = None if augmenter is None else dict(params=augmenter.params,
+                                                  codebooks=augmenter.codebooks)
+
+  def logits_of(rows, boxes, thetas):  # view i: video inputs[rows[i]] cut to boxes[i]
     out = []
     for i in range(0, len(boxes), e.batch_size):
       x = views.crop(inputs[rows[i:i + e.batch_size]], boxes[i:i + e.batch_size],
-                     d.clip_frames, d.crop, grid)
-      out.append(np.asarray(apply(variables, x, codebooks)))
+                     d.clip_frames, size, grid)
+      theta = None if thetas is None else jnp.asarray(thetas[i:i + e.batch_size])
+      out.append(np.asarray(apply(variables, x, codebooks, view_args, theta)))
     return np.concatenate(out)
 
   length = data.videos.shape[1]
   if not data.frame_level:
-    boxes = views.eval_boxes(length, d.size, d.clip_frames, d.crop, e.clips, e.crops)
+    boxes, thetas = test_views(config, length, e.clips)
     per_video = len(boxes)
     logits = logits_of(np.repeat(np.arange(len(inputs)), per_video),
-                       np.tile(boxes, (len(inputs), 1)))
+                       np.tile(boxes, (len(inputs), 1)),
+                       None if thetas is None else np.tile(thetas, (len(inputs), 1)))
     return classification.video_level(classification.average_views(logits, per_video),
                                       data.labels)
-  starts = views.covering_starts(length, d.clip_frames)
-  crops = views.eval_boxes(d.clip_frames, d.size, d.clip_frames, d.crop, 1, e.crops)
-  boxes = np.asarray([(t, y, x) for t in starts for _, y, x in crops])
+  boxes, thetas = test_views(config, length, None)
   frame_logits, labels = [], []
   for index, label in enumerate(progress.bar(data.labels, 'test', 'video')):
-    logits = logits_of(np.full(len(boxes), index), boxes)
+    logits = logits_of(np.full(len(boxes), index), boxes, thetas)
     logits = classification.frame_logits(logits, d.clip_frames)  # [views, clip, C]
     total = np.zeros((length, logits.shape[-1]))
     count = np.zeros((length, 1))
@@ -109,26 +158,35 @@ def run_identity(config, info: dict, splits: dict) -> dict:
   return json.loads(json.dumps(identity))
 
 
-def run(config, workdir: str, mesh, load_codec):
+def run(config, workdir: str, mesh, load_codec, load_augmenter=None):
   started = time.time()
-  d = config.data
-  print(f'classify: S3D on {config.input.kind} ({d.level} level, {d.source}); '
-        f'{config.train.steps} steps in {workdir}')
+  d, learned = config.data, config.input.augment == 'learned'
+  print(f'classify: S3D on {config.input.kind} ({d.level} level, {d.source}), '
+        f'{config.input.augment} views'
+        + (f' ({"+".join(config.input.learned_kinds)})' if learned else '')
+        + f'; {config.train.steps} steps in {workdir}')
   prepared = classify_inputs.prepare(config, workdir, load_codec)
   codebooks = (task.input_codebooks(prepared.codec, config.input.codes_as)
                if config.input.kind == 'codes' else None)
+  augmenter = load_augmenter() if learned else None
+  if augmenter is not None:  # every view within what it was trained on, before training
+    augmenter.ranges.check(test_views(config, d.frames, 1)[1])
+    prepared.info['augmenter'] = augmenter.fingerprint
   checkpoint.claim_workdir(workdir, run_identity(config, prepared.info, prepared.splits))
   prepared_s = time.time() - started
-  model, variables = train(config, workdir, mesh, prepared, codebooks)
+  model, variables = train(config, workdir, mesh, prepared, codebooks, augmenter)
   trained_s = time.time() - started - prepared_s
   test, grid = prepared.splits['test'], prepared.grid
   shape = list(views.crop(prepared.inputs['test'][:1], np.zeros((1, 3)), d.clip_frames,
-                          d.crop, grid).shape[1:])
+                          classify_inputs.view_size(config), grid).shape[1:])
   if codebooks is not None:  # S3D reads each code's N codebook vectors, concatenated
     shape[-1] = codebooks.shape[0] * codebooks.shape[2]
   results = dict(prepared.info, level=d.level, classes=len(test.classes), input_shape=shape,
                  test=evaluate(config, model, variables, prepared.inputs['test'], test, grid,
-                               codebooks),
+                               codebooks, augmenter),
+                 views=dict(augment=config.input.augment, crops=config.eval.crops,
+                            flips=config.eval.flips,
+                            learned_kinds=list(config.input.learned_kinds) if learned else []),
                  seconds=dict(prepare=round(prepared_s), train=round(trained_s)))
   results['seconds']['total'] = round(time.time() - started)
   _write_results(config, workdir, results, test.classes)

@@ -12,25 +12,15 @@ batch for both sides:
 import functools
 import os
 import tempfile
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cvision import atomic_files
+from cvision import atomic_files, timing
 from cvision.data import actions, codes_store, video_io, views
 from cvision.tasks import classify
 from cvision.train_lib import state as state_lib
-
-
-def _best_of(fn, repeats: int) -> float:
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    times.append(time.perf_counter() - start)
-  return min(times)
 
 
 def _train_step(config, model, x, labels, codebooks):
@@ -49,7 +39,7 @@ def planned_peak_bytes(config, model, x, labels, codebooks) -> int:
   """The compiled train step's arguments + outputs + temporaries, as XLA plans them
   (inputs may be abstract: nothing of that size is allocated)."""
   step, state, batch = _train_step(config, model, x, labels, codebooks)
-  return _peak_bytes(step.lower(state, batch, codebooks, jax.random.key(1)).compile())
+  return _peak_bytes(step.lower(state, batch, codebooks, None, jax.random.key(1)).compile())
 
 
 def _peak_bytes(compiled) -> int:
@@ -65,12 +55,13 @@ def model_costs(config, model, x, labels, codebooks) -> dict:
   state = state_lib.TrainState.create(v['params'], state_lib.make_optimizer(config.train),
                                       {'batch_stats': v['batch_stats']})
   rng = jax.random.key(1)
-  compiled = step.lower(state, batch, codebooks, rng).compile()
+  compiled = step.lower(state, batch, codebooks, None, rng).compile()
   forward = jax.jit(lambda v, x, books: model.apply(v, classify.model_input(x, books))[0])
   jax.block_until_ready(forward(v, x, codebooks))
   repeats = config.benchmark.repeats
-  return dict(forward_s=_best_of(lambda: forward(v, x, codebooks), repeats),
-              train_step_s=_best_of(lambda: compiled(state, batch, codebooks, rng), repeats),
+  train_step = lambda: compiled(state, batch, codebooks, None, rng)
+  return dict(forward_s=timing.best_of(lambda: forward(v, x, codebooks), repeats),
+              train_step_s=timing.best_of(train_step, repeats),
               peak_bytes=_peak_bytes(compiled))
 
 
@@ -109,8 +100,8 @@ def pipeline_rates(codec, clips: np.ndarray, folder: str, batch: int, repeats: i
     for i in range(0, len(paths), batch):
       np.stack([np.stack(list(video_io.iter_frames(p))) for p in paths[i:i + batch]])
 
-  codes_s = _best_of(read_codes, repeats)
-  files_s = _best_of(decode_files, repeats)
+  codes_s = timing.best_of(read_codes, repeats)
+  files_s = timing.best_of(decode_files, repeats)
   return dict(codes_clips_per_s=len(clips) / codes_s, h264_clips_per_s=len(clips) / files_s,
               codes_bytes=store.disk_bytes(), h264_bytes=sum(map(os.path.getsize, paths)))
 

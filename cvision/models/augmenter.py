@@ -1,0 +1,151 @@
+"""The latent augmentation network `a` of CV §3.4 and §E.1: codes in, augmented codes out.
+
+Trained so that `decoder(a(c(X), θ)) ≈ A_θ(X)`: given a clip's codes and the parameters θ
+of an augmentation, it predicts the codes of the augmented clip, so a compressed video
+gets its training views without being decoded (CV §4.5, Table 8).
+
+θ is one fixed-length vector, a slot per kind (`SLOTS`): the crop box (top, left, bottom,
+right as fractions of the frame; the box is resized back to the whole frame), the flip
+bit, the brightness delta, the saturation factor and the rotation angle in radians.
+`IDENTITY` leaves a clip as it is; kinds compose (crop, then flip, rotation, brightness,
+saturation), so one network gives crop-and-flip views in one pass.
+
+Architecture (§E.1): an MLP of three hidden layers of 64 maps θ to a vector with the
+code embedding's channel count, broadcast over the code grid and concatenated with the
+embedding; a transformer (two layers of width 128, four heads, learned absolute
+position embeddings) maps that to logits over the K entries of every codebook. Every
+kind acts on each frame alike, so attention runs within each code frame (time is folded
+into the batch): the cost grows linearly with the clip, and clips of any length go
+through. The logits start as the input codes (a learned `keep` scale on their one-hot,
+beside a zero-initialised head), the identity being the commonest view.
+
+With `prewarp` (the default) the codes are first moved by θ's geometry to the nearest
+cells (`warp_codes`: for a crop, the nearest-neighbour crop of CV §4.5's baseline), and
+the transformer learns what that cannot do: sub-cell shifts, zoomed detail, rotated
+content, colour. The paper's network has to learn the geometry itself, routing every
+cell through attention from learned position embeddings; on this project's CPU budget
+that did not get far past the identity (see docs/results.md), while with the pre-warp
+the same transformer starts from the baseline. `prewarp=False` is the paper's.
+"""
+from typing import Sequence
+
+import dm_pix
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from cvision.models import vqvae
+
+KINDS = ('crop', 'flip', 'brightness', 'saturation', 'rotation')
+SLOTS = dict(crop=slice(0, 4), flip=slice(4, 5), brightness=slice(5, 6),
+             saturation=slice(6, 7), rotation=slice(7, 8))
+THETA_SIZE = 8
+IDENTITY = np.asarray([0, 0, 1, 1, 0, 0, 1, 0], np.float32)
+
+
+def theta(crop=(0.0, 0.0, 1.0, 1.0), flip=False, brightness=0.0, saturation=1.0,
+          rotation=0.0) -> np.ndarray:
+  """One θ vector, the identity for every kind not given."""
+  return np.asarray([*crop, float(flip), brightness, saturation, rotation], np.float32)
+
+
+def geometry(image, theta):
+  """dm-pix's crop-and-resize, flip and rotation (black corners) of one `[H, W, C]`
+  image, in θ's order: the pixel reference's geometry, and the pre-warp's."""
+  h, w = image.shape[:2]
+  top, left, bottom, right = theta[0], theta[1], theta[2], theta[3]
+  sy, sx = bottom - top, right - left
+  # Output pixel centre i + 0.5 samples the box at top + (i + 0.5) * sy (in frame units).
+  offset = jnp.stack([top * h + 0.5 * sy - 0.5, left * w + 0.5 * sx - 0.5, 0.0])
+  image = dm_pix.affine_transform(image, jnp.stack([sy, sx, 1.0]), offset=offset, order=1,
+                                  mode='nearest')
+  image = jnp.where(theta[4] > 0.5, dm_pix.flip_left_right(image), image)
+  return dm_pix.rotate(image, theta[7], order=1, mode='constant', cval=0.0)
+
+
+def warp_codes(codes, theta_batch):
+  """θ's geometry applied to the code grid by nearest cells: `(codes [B, T', H', W', N],
+  inside [B, H', W'])`, inside 0 where a rotation brings in cells from beyond the frame.
+
+  The same dm-pix transforms as the pixels, applied to a map of each cell's centre
+  coordinates, say where every output cell comes from (bilinear sampling of a linear ramp
+  is exact); for crops this is CV §4.5's nearest-neighbour crop of the code tensor."""
+  _, _, h, w, _ = codes.shape
+  ys, xs = jnp.meshgrid((jnp.arange(h) + 0.5) / h, (jnp.arange(w) + 0.5) / w, indexing='ij')
+  ramp = jnp.stack([ys, xs, jnp.ones_like(ys)], -1)
+  source = jax.vmap(geometry, in_axes=(None, 0))(ramp, theta_batch)  # [B, H', W', 3]
+  rows = jnp.clip(jnp.floor(source[..., 0] * h), 0, h - 1).astype(jnp.int32)
+  cols = jnp.clip(jnp.floor(source[..., 1] * w), 0, w - 1).astype(jnp.int32)
+  warped = jax.vmap(lambda c, r, q: c[:, r, q])(codes, rows, cols)
+  return warped, (source[..., 2] > 0.5).astype(jnp.float32)
+
+
+class _Block(nn.Module):
+  """Pre-norm transformer layer: self-attention, then an MLP of 4x the width."""
+  width: int
+  heads: int
+
+  @nn.compact
+  def __call__(self, x):
+    x = x + nn.MultiHeadDotProductAttention(self.heads, qkv_features=self.width)(
+        nn.LayerNorm()(x))
+    y = nn.Dense(4 * self.width)(nn.LayerNorm()(x))
+    return x + nn.Dense(self.width)(nn.gelu(y))
+
+
+class Augmenter(nn.Module):
+  """`(codes [B, T', H', W', N], θ [B, THETA_SIZE], codebooks [N, K, D])` -> logits
+  `[B, T', H', W', N, K]`. The codebooks are the frozen codec's, an argument: the
+  augmenter learns nothing about them. `grid` (H', W') is the code frame its position
+  embeddings cover: the frame size it was trained on."""
+  grid: tuple[int, int]
+  width: int = 128
+  depth: int = 2
+  heads: int = 4
+  mlp_hidden: Sequence[int] = (64, 64, 64)
+  keep_init: float = 4.0
+  prewarp: bool = True
+
+  @nn.compact
+  def __call__(self, codes, theta_batch, codebooks):
+    b, t, h, w, n = codes.shape
+    k = codebooks.shape[1]
+    if (h, w) != tuple(self.grid):
+      raise ValueError(f'the augmenter works on code frames of {tuple(self.grid)} cells; got '
+                       f'{(h, w)}')
+    if self.prewarp:
+      codes, inside = warp_codes(codes, theta_batch)
+    embedded = nn.LayerNorm()(vqvae.lookup(codebooks, codes))
+    if self.prewarp:
+      embedded = jnp.concatenate(
+          [embedded, jnp.broadcast_to(inside[:, None, ..., None], (b, t, h, w, 1))], -1)
+    condition = theta_batch.astype(jnp.float32)
+    for hidden in self.mlp_hidden:
+      condition = nn.relu(nn.Dense(hidden)(condition))
+    condition = nn.Dense(embedded.shape[-1])(condition)
+    x = jnp.concatenate(
+        [embedded, jnp.broadcast_to(condition[:, None, None, None], embedded.shape)], -1)
+    x = nn.Dense(self.width)(x.reshape(b * t, h * w, -1))
+    x = x + self.param('position', nn.initializers.normal(0.02), (h * w, self.width))
+    for _ in range(self.depth):
+      x = _Block(self.width, self.heads)(x)
+    delta = nn.Dense(n * k, kernel_init=nn.initializers.zeros)(nn.LayerNorm()(x))
+    keep = self.param('keep', nn.initializers.constant(self.keep_init), ())
+    return delta.reshape(b, t, h, w, n, k) + keep * jax.nn.one_hot(codes, k)
+
+
+def snap(logits) -> jnp.ndarray:
+  """Logits -> the most likely code of every cell: a valid code tensor `[..., N]`."""
+  return jnp.argmax(logits, -1).astype(jnp.int32)
+
+
+def embeddings(logits, codebooks):
+  """What the frozen decoder reads: the codebook vectors of `snap(logits)` in the forward
+  pass, with the gradient of their softmax-weighted average (straight-through), so
+  training sees exactly the codes the augmenter gives at use. `[..., N * D]`."""
+  soft = jax.nn.softmax(logits, -1)
+  hard = jax.nn.one_hot(jnp.argmax(logits, -1), logits.shape[-1], dtype=soft.dtype)
+  weights = soft + jax.lax.stop_gradient(hard - soft)
+  vectors = jnp.einsum('...nk,nkd->...nd', weights, codebooks)
+  return vectors.reshape(*vectors.shape[:-2], -1)

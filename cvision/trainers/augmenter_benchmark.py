@@ -1,0 +1,114 @@
+"""The `augmenter_benchmark` stage: CV Table 8, augmenting codes vs going through pixels.
+
+One run, one batch of `benchmark.batch_size` clips of `benchmark.frames` frames (held-out
+procedural tours at the codec's size), the same random crop-and-flip θ for every path,
+each path one compiled program timed after compilation (best of `benchmark.repeats`):
+  1. learned augmentation: `a(codes, θ)`;
+  2. decode -> dm-pix augmentation -> re-encode, what a pipeline without the augmenter
+     does to give codes a view;
+  3. augment & infer: the augmenter then S3D's forward on the codes, against decoding the
+     codes and running S3D on the augmented pixels; and each S3D forward alone.
+S3D's weights are initialised, not trained: time does not depend on their values.
+"""
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from cvision import atomic_files, timing
+from cvision.data import tours
+from cvision.models import s3d, vqvae
+from cvision.tasks import augment
+
+
+def _clips(batch: int, frames: int, size: int) -> np.ndarray:
+  return np.stack([tours.Tour(seed=20_000 + i, size=size).frames(0, frames)
+                   for i in range(batch)])
+
+
+def measure(config, codec, augmenter) -> dict:
+  b = config.benchmark
+  clips = _clips(b.batch_size, b.frames, codec.size)
+  codes = jnp.asarray(codec.encode(clips))
+  thetas = augment.view_thetas(jax.random.key(b.seed), b.batch_size, b.crop, ('crop', 'flip'))
+  augmenter.ranges.check(np.asarray(thetas))
+  weights, books, view = codec.weights, augmenter.codebooks, augmenter.params
+  model = codec.model
+
+  learned = jax.jit(functools.partial(augment.augment_codes, model=augmenter.model))
+
+  @jax.jit
+  def through_pixels(weights, codes, thetas):
+    video = jnp.clip(model.apply(weights, codes, method=vqvae.VQVAE.decode), 0, 1)
+    return model.apply(weights, augment.augment_pixels(video, thetas), method=vqvae.VQVAE.encode)
+
+  grid = (model.time_factor, model.space_factor)
+  code_net = s3d.S3D(classes=b.classes, time_factor=grid[0], space_factor=grid[1],
+                     stem_features=(16, 16), width=b.s3d_width)
+  rgb_net = s3d.S3D(classes=b.classes, stem_features=(16, 16), width=b.s3d_width)
+  onehot = jnp.broadcast_to(jnp.eye(model.codebook_size), (model.codebooks,) +
+                            (model.codebook_size,) * 2)
+  code_vars = code_net.init(jax.random.key(1), vqvae.lookup(onehot, codes[:1]))
+  rgb_vars = rgb_net.init(jax.random.key(2), jnp.zeros((1, *clips.shape[1:]), jnp.float32))
+
+  @jax.jit
+  def infer_codes(code_vars, view, codes, thetas):
+    augmented = augment.augment_codes(view, codes, thetas, books, model=augmenter.model)
+    return code_net.apply(code_vars, vqvae.lookup(onehot, augmented))[0]
+
+  @jax.jit
+  def infer_rgb(rgb_vars, weights, codes, thetas):
+    video = jnp.clip(model.apply(weights, codes, method=vqvae.VQVAE.decode), 0, 1)
+    return rgb_net.apply(rgb_vars, augment.augment_pixels(video, thetas) * 2 - 1)[0]
+
+  codes_only = jax.jit(lambda v, c: code_net.apply(v, vqvae.lookup(onehot, c))[0])
+  rgb_only = jax.jit(lambda v, x: rgb_net.apply(v, x * 2 - 1)[0])
+  pixels = jnp.asarray(clips, jnp.float32) / 255.0
+  paths = dict(
+      augment_codes=lambda: learned(view, codes, thetas, books),
+      decode_augment_encode=lambda: through_pixels(weights, codes, thetas),
+      augment_and_infer_codes=lambda: infer_codes(code_vars, view, codes, thetas),
+      decode_augment_infer_rgb=lambda: infer_rgb(rgb_vars, weights, codes, thetas),
+      infer_codes=lambda: codes_only(code_vars, codes),
+      infer_rgb=lambda: rgb_only(rgb_vars, pixels))
+  for fn in paths.values():  # compile first
+    jax.block_until_ready(fn())
+  seconds = {name: timing.best_of(fn, b.repeats) for name, fn in paths.items()}
+  return dict(
+      batch_size=b.batch_size, frames=b.frames, size=codec.size, backend=jax.default_backend(),
+      code_shape=list(codes.shape[1:]), seconds=seconds,
+      speedup_vs_decode_augment_encode=seconds['decode_augment_encode'] / seconds['augment_codes'],
+      speedup_augment_and_infer=(seconds['decode_augment_infer_rgb']
+                                 / seconds['augment_and_infer_codes']))
+
+
+def markdown_table(r: dict) -> str:
+  s = r['seconds']
+  rows = [('learned augmentation of codes', 'augment_codes'),
+          ('decode -> dm-pix augmentation -> re-encode', 'decode_augment_encode'),
+          ('augment & infer: augmenter + S3D on codes', 'augment_and_infer_codes'),
+          ('decode + dm-pix augmentation + S3D on RGB', 'decode_augment_infer_rgb'),
+          ('S3D forward on codes', 'infer_codes'), ('S3D forward on RGB', 'infer_rgb')]
+  lines = [f"Batch of {r['batch_size']} clips of {r['frames']} frames at {r['size']}px "
+           f"(codes {r['code_shape']}), {r['backend']}, best of the repeats:", '',
+           '| measurement | seconds |', '|---|---|']
+  lines += [f'| {label} | {s[key]:.4f} |' for label, key in rows]
+  lines += ['', f"learned augmentation vs decode -> augment -> re-encode: "
+                f"**{r['speedup_vs_decode_augment_encode']:.1f}x** faster; augment & infer vs "
+                f"decode + augment + infer on RGB: **{r['speedup_augment_and_infer']:.1f}x**"]
+  return '\n'.join(lines)
+
+
+def run(config, workdir: str, mesh, load_codec, load_augmenter):
+  del mesh  # one device: a latency benchmark
+  b = config.benchmark
+  print(f'augmenter_benchmark: {b.batch_size} clips of {b.frames} frames, best of '
+        f'{b.repeats}; in {workdir}')
+  codec = load_codec()
+  results = measure(config, codec, load_augmenter())
+  atomic_files.write_json(os.path.join(workdir, 'benchmark.json'), results, indent=2)
+  table = markdown_table(results)
+  atomic_files.write_text(os.path.join(workdir, 'benchmark.md'), table + '\n')
+  print(table)

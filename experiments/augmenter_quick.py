@@ -1,0 +1,13 @@
+"""The latent augmenter (CV §3.4, §E.1) against the small CR-256 codec, on CPU in minutes.
+
+python -m cvision.main --config=experiments/augmenter_quick.py --workdir=runs/augmenter_cr256
+python -m cvision.main --config=experiments/augmenter_quick.py:cr30 --workdir=runs/augmenter_cr30
+One network for every kind (crop, flip, brightness, saturation, rotation, and crop with
+flip), then its held-out evaluation: `<workdir>/eval/augmentation.md` and a PNG per kind.
+Trains the small codec first (codec_quick.py:small_2000, or :small_cr30) if missing.
+"""
+from cvision.configs import augmenter
+
+
+def get_config(arg=None):
+  return augmenter.quick(arg)

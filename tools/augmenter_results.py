@@ -1,0 +1,86 @@
+"""Collects what the augmenter commands wrote into docs/results/augmenter.json.
+
+python tools/augmenter_results.py [--runs=runs] [--out=docs/results/augmenter.json]
+
+Reads, under --runs, the workdirs the commands of docs/results.md ("Latent augmenter")
+write: `augmenter_cr256/` and `augmenter_cr30/` (the augmenter stage's held-out
+evaluation, `eval/augmentation.json`), `benchmark_augmenter/benchmark.json` (CV Table 8)
+and `t4_<cr>_<row>/` (the classify runs of the Table-4 analogue; rows that share a
+training keep the first evaluation as `results_crops4.json` / `results_flips1.json`).
+A missing file leaves its entry out, named in the output's `missing`.
+"""
+import argparse
+import json
+import os
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KEYS = ('learned_ssim', 'identity_ssim', 'ceiling_ssim', 'nn_ssim', 'code_agreement',
+        'learned_psnr', 'identity_psnr', 'ceiling_psnr', 'nn_psnr')
+# row -> (workdir suffix, results file in it)
+ROWS = dict(central=('central', 'results.json'), nn_crop=('nn_crop', 'results.json'),
+            learned_crop=('learned_crop', 'results_crops4.json'),
+            learned_crop_2_test_crops=('learned_crop', 'results.json'),
+            learned_flip_train=('learned_flip', 'results_flips1.json'),
+            learned_flip_train_test=('learned_flip', 'results.json'))
+COMMANDS = [
+    'python -m cvision.main --config=experiments/augmenter_quick.py --workdir=runs/augmenter_cr256',
+    'python -m cvision.main --config=experiments/augmenter_quick.py:cr30 '
+    '--workdir=runs/augmenter_cr30',
+    'python -m cvision.main --config=experiments/benchmark_augmenter.py '
+    '--workdir=runs/benchmark_augmenter',
+    'python -m cvision.main --config=experiments/classify_codes_<cr>_quick.py:<row> '
+    '--workdir=runs/t4_<cr>_<row> (see docs/results.md)',
+    'python tools/augmenter_results.py']
+
+
+def _read(path: str, missing: list):
+  if not os.path.exists(path):
+    missing.append(os.path.relpath(path, ROOT))
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def collect(runs: str) -> dict:
+  missing = []
+  commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
+                          capture_output=True, text=True).stdout.strip()
+  out = dict(commit=commit, command=' && '.join(COMMANDS))
+  for name, folder in (('cr256', 'augmenter_cr256'), ('cr32', 'augmenter_cr30')):
+    evaluation = _read(os.path.join(runs, folder, 'eval', 'augmentation.json'), missing)
+    if evaluation:
+      out[name] = {kind: {k: round(row[k], 4) for k in KEYS if k in row}
+                   for kind, row in evaluation['kinds'].items()}
+      out[name]['identity_psnr_gap_db'] = round(evaluation['identity_psnr_gap_db'], 3)
+  bench = _read(os.path.join(runs, 'benchmark_augmenter', 'benchmark.json'), missing)
+  if bench:
+    out['speedup_vs_decode_augment_encode'] = round(bench['speedup_vs_decode_augment_encode'], 1)
+    out['speedup_augment_and_infer'] = round(bench['speedup_augment_and_infer'], 2)
+    out['benchmark_seconds'] = {k: round(v, 4) for k, v in bench['seconds'].items()}
+  out['table4'] = {}
+  for cr in ('cr256', 'cr32'):
+    prefix = 'cr30' if cr == 'cr32' else cr
+    rows = {}
+    for row, (folder, name) in ROWS.items():
+      result = _read(os.path.join(runs, f't4_{prefix}_{folder}', name), missing)
+      if result:
+        rows[row] = round(result['test']['top1'], 1)
+    out['table4'][cr] = rows
+  out['missing'] = missing
+  return out
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--runs', default=os.path.join(ROOT, 'runs'))
+  parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'results', 'augmenter.json'))
+  args = parser.parse_args()
+  results = collect(args.runs)
+  with open(args.out, 'w') as f:
+    json.dump(results, f, indent=1)
+  print(json.dumps(results, indent=1))
+
+
+if __name__ == '__main__':
+  main()
