@@ -30,6 +30,14 @@ def write_text(path: str, text: str):
   write_bytes(path, text.encode())
 
 
+def read_json(path: str):
+  """The JSON value in `path`, or None when there is no such file."""
+  if not gfile.exists(path):
+    return None
+  with gfile.GFile(path) as f:
+    return json.load(f)
+
+
 def write_json(path: str, value, indent: int = 1):
   write_text(path, json.dumps(value, indent=indent))
 

@@ -7,7 +7,6 @@ outside the trained ranges rather than extrapolating in silence.
 """
 import dataclasses
 import functools
-import json
 import os
 
 import jax
@@ -24,11 +23,8 @@ INFO_FILE = 'augmenter.json'
 
 
 def read_info(workdir: str):
-  path = os.path.join(workdir, INFO_FILE)
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
+  """The `augmenter.json` of `workdir` as a dict, or None when there is none."""
+  return atomic_files.read_json(os.path.join(workdir, INFO_FILE))
 
 
 def make_info(config, codec) -> dict:

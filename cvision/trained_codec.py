@@ -7,7 +7,6 @@ there, so nothing is retrained and a codes store can record exactly which codec 
 import dataclasses
 import functools
 import hashlib
-import json
 import os
 
 import jax
@@ -46,11 +45,7 @@ def configured_workdir(config, workdir: str) -> str:
 
 def read_info(workdir: str):
   """The `codec.json` of `workdir` as a dict, or None when there is none."""
-  path = os.path.join(workdir, INFO_FILE)
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
+  return atomic_files.read_json(os.path.join(workdir, INFO_FILE))
 
 
 def write_info(workdir: str, config):

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cvision import atomic_files, timing
+from cvision import atomic_files, configs, timing, trained_augmenter
 from cvision.data import tours
 from cvision.models import s3d, vqvae
 from cvision.tasks import augment
@@ -26,6 +26,49 @@ from cvision.tasks import augment
 def _clips(batch: int, frames: int, size: int) -> np.ndarray:
   return np.stack([tours.Tour(seed=20_000 + i, size=size).frames(0, frames)
                    for i in range(batch)])
+
+
+def _augment_paths(codec_model, augmenter_model):
+  """Jitted `(params, codes, θ, codebooks) -> codes` through the augmenter, and
+  `(codec weights, codes, θ) -> codes` through pixels: decode, dm-pix, re-encode."""
+  learned = jax.jit(functools.partial(augment.augment_codes, model=augmenter_model))
+
+  @jax.jit
+  def through_pixels(weights, codes, thetas):
+    video = jnp.clip(codec_model.apply(weights, codes, method=vqvae.VQVAE.decode), 0, 1)
+    return codec_model.apply(weights, augment.augment_pixels(video, thetas),
+                             method=vqvae.VQVAE.encode)
+  return learned, through_pixels
+
+
+def paper_size(config, codec_spec: str, batch: int) -> dict:
+  """Paths 1 and 2 with the paper's models at 256x256 (codec `codec_spec`, the augmenter
+  of `configs.augmenter.base`), initialised, not trained (time does not depend on the
+  values): XLA's planned FLOPs, and seconds of one call each."""
+  b = config.benchmark
+  codec_model = vqvae.make_vqvae(configs.load(codec_spec).model)
+  size = 256
+  grid = (size // codec_model.space_factor,) * 2
+  augmenter_model = trained_augmenter.make_model(
+      dict(model=configs.augmenter.base().model.to_dict(), grid=grid))
+  shape = (batch, b.paper_frames // codec_model.time_factor, *grid, codec_model.codebooks)
+  codes = jax.random.randint(jax.random.key(0), shape, 0, codec_model.codebook_size)
+  thetas = augment.view_thetas(jax.random.key(b.seed), batch, b.crop, ('crop', 'flip'))
+  weights = codec_model.init({'params': jax.random.key(1)},
+                             jnp.zeros((1, codec_model.time_factor, size, size, 3)))
+  books = weights['vq']['quantizer']['embed']
+  params = augmenter_model.init(jax.random.key(2), codes[:1], thetas[:1], books)['params']
+  learned, through_pixels = _augment_paths(codec_model, augmenter_model)
+  args = dict(augment_codes=(learned, (params, codes, thetas, books)),
+              decode_augment_encode=(through_pixels, (weights, codes, thetas)))
+  out = dict(codec=codec_spec, batch_size=batch, frames=b.paper_frames, size=size)
+  for name, (fn, fn_args) in args.items():
+    compiled = fn.lower(*fn_args).compile()  # compiled ahead: the one call is all run
+    out[f'{name}_gflops'] = compiled.cost_analysis()['flops'] / 1e9
+    out[f'{name}_s'] = timing.best_of(lambda c=compiled, a=fn_args: c(*a), 1)
+  out['flops_ratio'] = out['decode_augment_encode_gflops'] / out['augment_codes_gflops']
+  out['speedup'] = out['decode_augment_encode_s'] / out['augment_codes_s']
+  return out
 
 
 def measure(config, codec, augmenter) -> dict:
@@ -37,12 +80,7 @@ def measure(config, codec, augmenter) -> dict:
   weights, books, view = codec.weights, augmenter.codebooks, augmenter.params
   model = codec.model
 
-  learned = jax.jit(functools.partial(augment.augment_codes, model=augmenter.model))
-
-  @jax.jit
-  def through_pixels(weights, codes, thetas):
-    video = jnp.clip(model.apply(weights, codes, method=vqvae.VQVAE.decode), 0, 1)
-    return model.apply(weights, augment.augment_pixels(video, thetas), method=vqvae.VQVAE.encode)
+  learned, through_pixels = _augment_paths(model, augmenter.model)
 
   grid = (model.time_factor, model.space_factor)
   code_net = s3d.S3D(classes=b.classes, time_factor=grid[0], space_factor=grid[1],
@@ -98,6 +136,15 @@ def markdown_table(r: dict) -> str:
   lines += ['', f"learned augmentation vs decode -> augment -> re-encode: "
                 f"**{r['speedup_vs_decode_augment_encode']:.1f}x** faster; augment & infer vs "
                 f"decode + augment + infer on RGB: **{r['speedup_augment_and_infer']:.1f}x**"]
+  if r.get('paper_size'):
+    lines += ['', f"At the paper's size (256x256, {r['paper_size'][0]['frames']} frames, "
+              'initialised models, one call each):', '',
+              '| codec | batch | augmenter GFLOPs | decode-augment-encode GFLOPs | FLOPs ratio '
+              '| augmenter s | decode-augment-encode s | speed-up |', '|---|' + '---|' * 7]
+    lines += [f"| {p['codec']} | {p['batch_size']} | {p['augment_codes_gflops']:.0f} | "
+              f"{p['decode_augment_encode_gflops']:.0f} | {p['flops_ratio']:.0f}x | "
+              f"{p['augment_codes_s']:.2f} | {p['decode_augment_encode_s']:.2f} | "
+              f"**{p['speedup']:.0f}x** |" for p in r['paper_size']]
   return '\n'.join(lines)
 
 
@@ -108,6 +155,7 @@ def run(config, workdir: str, mesh, load_codec, load_augmenter):
         f'{b.repeats}; in {workdir}')
   codec = load_codec()
   results = measure(config, codec, load_augmenter())
+  results['paper_size'] = [paper_size(config, spec, batch) for spec, batch in b.paper_codecs]
   atomic_files.write_json(os.path.join(workdir, 'benchmark.json'), results, indent=2)
   table = markdown_table(results)
   atomic_files.write_text(os.path.join(workdir, 'benchmark.md'), table + '\n')
