@@ -106,8 +106,9 @@ def pipeline_rates(codec, clips: np.ndarray, folder: str, batch: int, repeats: i
               codes_bytes=store.disk_bytes(), h264_bytes=sum(map(os.path.getsize, paths)))
 
 
-def run(config, workdir: str, mesh, load_codec):
+def run(config, workdir: str, mesh, load_codec, load_augmenter=None):
   del mesh  # one device: the benchmark times a step, not a mesh
+  del load_augmenter  # its config is classify's, augmenter block included; times no views
   b = config.benchmark
   print(f'classify_benchmark: S3D on RGB vs codes, {b.clips} clips of {b.frames} frames, '
         f'batches of {b.batch_size}, best of {b.repeats}')
