@@ -58,6 +58,10 @@ def collect(runs: str) -> dict:
     out['speedup_vs_decode_augment_encode'] = round(bench['speedup_vs_decode_augment_encode'], 1)
     out['speedup_augment_and_infer'] = round(bench['speedup_augment_and_infer'], 2)
     out['benchmark_seconds'] = {k: round(v, 4) for k, v in bench['seconds'].items()}
+    # The paper's models at 256x256 (initialised): measured speed-up and planned FLOPs ratio.
+    out['paper_size'] = {os.path.basename(p['codec']): dict(speedup=round(p['speedup'], 1),
+                                                            flops_ratio=round(p['flops_ratio']))
+                         for p in bench.get('paper_size', [])}
   out['table4'] = {}
   for cr in ('cr256', 'cr32'):
     prefix = 'cr30' if cr == 'cr32' else cr
