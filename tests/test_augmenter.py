@@ -1,12 +1,13 @@
 """The latent augmenter: θ, pixel references, the network, its stage and its use in classify."""
 import functools
+import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cvision import configs, errors, trained_augmenter, trained_codec
+from cvision import configs, errors, trained_augmenter
 from cvision.data import classify_inputs
 from cvision.models import augmenter as augmenter_lib
 from cvision.models import vqvae
@@ -118,7 +119,6 @@ def test_the_stage_trains_evaluates_and_keeps_the_identity(trained):
   root, codec, _, _ = trained
   augmenter = trained_augmenter.load(str(root / 'aug'), codec)
   assert augmenter.step == 40
-  import json  # pylint: disable=g-import-not-at-top
   results = json.loads((root / 'aug' / 'eval' / 'augmentation.json').read_text())
   assert set(results['kinds']) == set(augmenter_lib.KINDS)
   assert 'nn_ssim' in results['kinds']['crop'] and 'nn_ssim' not in results['kinds']['flip']
@@ -242,7 +242,6 @@ def test_classify_trains_and_tests_on_learned_views(trained, tmp_path):
   config.augmenter.update(workdir=str(root / 'aug'), config='')
   classify_trainer.run(config, str(tmp_path), mesh, lambda: codec,
                        lambda: trained_augmenter.load(str(root / 'aug'), codec))
-  import json  # pylint: disable=g-import-not-at-top
   results = json.loads((tmp_path / 'results.json').read_text())
   assert results['views'] == dict(augment='learned', crops=4, flips=2,
                                   learned_kinds=['crop', 'flip'])
