@@ -168,9 +168,10 @@ def run(config, workdir: str, mesh, load_codec, load_augmenter=None):
   prepared = classify_inputs.prepare(config, workdir, load_codec)
   codebooks = (task.input_codebooks(prepared.codec, config.input.codes_as)
                if config.input.kind == 'codes' else None)
+  _, test_thetas = test_views(config, d.frames, 1)  # a bad eval block fails now, not after
   augmenter = load_augmenter() if learned else None
   if augmenter is not None:  # every view within what it was trained on, before training
-    augmenter.ranges.check(test_views(config, d.frames, 1)[1])
+    augmenter.ranges.check(test_thetas)
     prepared.info['augmenter'] = augmenter.fingerprint
   checkpoint.claim_workdir(workdir, run_identity(config, prepared.info, prepared.splits))
   prepared_s = time.time() - started
