@@ -17,12 +17,13 @@ import subprocess
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEYS = ('learned_ssim', 'identity_ssim', 'ceiling_ssim', 'nn_ssim', 'code_agreement',
         'learned_psnr', 'identity_psnr', 'ceiling_psnr', 'nn_psnr')
-# row -> (workdir suffix, results file in it)
-ROWS = dict(central=('central', 'results.json'), nn_crop=('nn_crop', 'results.json'),
-            learned_crop=('learned_crop', 'results_crops4.json'),
-            learned_crop_2_test_crops=('learned_crop', 'results.json'),
-            learned_flip_train=('learned_flip', 'results_flips1.json'),
-            learned_flip_train_test=('learned_flip', 'results.json'))
+# row -> (workdir suffix, results file in it, the test views it must have: crops, flips)
+ROWS = dict(central=('central', 'results.json', (1, 1)),
+            nn_crop=('nn_crop', 'results.json', (4, 1)),
+            learned_crop=('learned_crop', 'results_crops4.json', (4, 1)),
+            learned_crop_2_test_crops=('learned_crop', 'results.json', (2, 1)),
+            learned_flip_train=('learned_flip', 'results_flips1.json', (4, 1)),
+            learned_flip_train_test=('learned_flip', 'results.json', (4, 2)))
 COMMANDS = [
     'python -m cvision.main --config=experiments/augmenter_quick.py --workdir=runs/augmenter_cr256',
     'python -m cvision.main --config=experiments/augmenter_quick.py:cr30 '
@@ -66,9 +67,12 @@ def collect(runs: str) -> dict:
   for cr in ('cr256', 'cr32'):
     prefix = 'cr30' if cr == 'cr32' else cr
     rows = {}
-    for row, (folder, name) in ROWS.items():
-      result = _read(os.path.join(runs, f't4_{prefix}_{folder}', name), missing)
-      if result:
+    for row, (folder, name, test_views) in ROWS.items():
+      path = os.path.join(runs, f't4_{prefix}_{folder}', name)
+      result = _read(path, missing)
+      if result and (result['views']['crops'], result['views']['flips']) != test_views:
+        missing.append(f'{os.path.relpath(path, ROOT)} (holds another row\'s test views)')
+      elif result:
         rows[row] = round(result['test']['top1'], 1)
     out['table4'][cr] = rows
   out['missing'] = missing
