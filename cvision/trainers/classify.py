@@ -24,12 +24,13 @@ from cvision.tasks import classify as task
 from cvision.train_lib import checkpoint, scaffold, sharding, state as state_lib
 
 
-def _view_args(augmenter, mesh):
-  """What the jitted steps take of the augmenter: its weights and the codec's codebooks."""
+def _view_args(augmenter, mesh=None):
+  """What the jitted steps take of the augmenter: its weights and the codec's codebooks
+  (replicated over `mesh` when given)."""
   if augmenter is None:
     return None
-  return jax.device_put(dict(params=augmenter.params, codebooks=augmenter.codebooks),
-                        sharding.replicated(mesh))
+  args = dict(params=augmenter.params, codebooks=augmenter.codebooks)
+  return args if mesh is None else jax.device_put(args, sharding.replicated(mesh))
 
 
 def build(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebooks,
@@ -111,8 +112,7 @@ def evaluate(config, model, variables, inputs, data, grid, codebooks, augmenter=
   size = classify_inputs.view_size(config)
   apply = jax.jit(functools.partial(
       _apply, model, augmenter_model=augmenter.model if augmenter else None))
-  view_args = None if augmenter is None else dict(params=augmenter.params,
-                                                  codebooks=augmenter.codebooks)
+  view_args = _view_args(augmenter)
 
   def logits_of(rows, boxes, thetas):  # view i: video inputs[rows[i]] cut to boxes[i]
     out = []
