@@ -5,6 +5,15 @@
 traceback. Each kind also derives from the built-in error it replaces, so callers and
 tests that catch `ValueError` or `FileNotFoundError` keep working.
 """
+import sys
+
+
+def stop(error: Exception):
+  """Ends a command on a problem the user can fix: `error: <message>` on one line, exit
+  status 2."""
+  message = ' '.join(str(error).split())
+  print(f'error: {message}', file=sys.stderr)
+  sys.exit(2)
 
 
 class UserError(Exception):

@@ -40,13 +40,6 @@ def default_workdir(config_path: str) -> str:
   return os.path.join('runs', name)
 
 
-def _stop(error: Exception):
-  """Ends the run on a problem the user can fix: one line, exit status 2."""
-  message = ' '.join(str(error).split())
-  print(f'error: {message}', file=sys.stderr)
-  sys.exit(2)
-
-
 def _log_to_workdir(workdir: str):
   """Every log line to `<workdir>/log.txt` (`log.<i>.txt` on host i > 0 of a pod, which may
   share the workdir); only warnings and errors to the terminal."""
@@ -67,7 +60,7 @@ def _config_file_first(argv: list[str]) -> list[str]:
       path, colon, variant = arg[len('--config='):].partition(':')
       resolved = configs.resolve_path(path)
       if not os.path.isfile(resolved):
-        _stop(errors.MissingInput(f'config file not found: {path}'))
+        errors.stop(errors.MissingInput(f'config file not found: {path}'))
       argv[i] = f'--config={resolved}{colon}{variant}'
   return argv
 
@@ -79,12 +72,12 @@ def parse_flags(argv):
   except (AttributeError, KeyError) as e:  # an override of a field the config lacks
     while e.args and isinstance(e.args[0], BaseException):
       e = e.args[0]  # ml_collections wraps the KeyError that says what it would accept
-    _stop(errors.ConfigError(f'a --config override names an unknown field: '
+    errors.stop(errors.ConfigError(f'a --config override names an unknown field: '
                              f'{e.args[0] if e.args else e}'))
   except (flags.Error, errors.UserError, ValueError, TypeError) as e:
     # A variant's error comes wrapped with the config file's traceback: keep its last line.
     raised = re.findall(r'^\w+(?:Error|Exception): (.*)$', str(e), re.MULTILINE)
-    _stop(errors.ConfigError(raised[-1] if raised else str(e)))
+    errors.stop(errors.ConfigError(raised[-1] if raised else str(e)))
 
 
 def main(argv):
@@ -95,7 +88,7 @@ def main(argv):
   try:
     config = configs.check(_CONFIG.value)
   except errors.UserError as e:
-    _stop(e)
+    errors.stop(e)
   workdir = _WORKDIR.value or default_workdir(
       config_flags.get_config_filename(FLAGS['config']))
   os.makedirs(workdir, exist_ok=True)
@@ -114,7 +107,7 @@ def main(argv):
     stage.run(config, workdir, mesh, load_codec, **extra)
   except errors.UserError as e:
     logging.info('stopped by a problem in the input or config', exc_info=True)
-    _stop(e)
+    errors.stop(e)
 
 
 if __name__ == '__main__':

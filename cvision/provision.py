@@ -12,10 +12,11 @@ from typing import Callable
 import ml_collections
 from absl import logging
 
-from cvision import configs, errors, trained_augmenter, trained_codec
+from cvision import configs, errors, trained_augmenter, trained_codec, trained_rdcodec
 from cvision.train_lib import checkpoint
 from cvision.trainers import augmenter as augmenter_trainer
 from cvision.trainers import codec as codec_trainer
+from cvision.trainers import rdcodec as rdcodec_trainer
 
 
 def ensure_codec(workdir: str, codec_config: str | ml_collections.ConfigDict,
@@ -86,3 +87,18 @@ def augmenter_loader(config, workdir: str, mesh, load_codec):
   where = config.augmenter.workdir or os.path.join(workdir, 'augmenter')
   return functools.cache(
       lambda: ensure_augmenter(where, config.augmenter.config, load_codec(), mesh))
+
+
+def ensure_rdcodec(workdir: str, rdcodec_config: str, mesh) -> trained_rdcodec.TrainedRDCodec:
+  """The RD codec in `workdir`; trained (or finished) first from `rdcodec_config`."""
+  info = trained_rdcodec.read_info(workdir)
+  step = checkpoint.latest_step(workdir) if info else None
+  if info is not None and step is not None and step >= info['train']['steps']:
+    return trained_rdcodec.load(workdir)
+  why = (f'no rdcodec in {workdir}' if info is None else
+         f'the rdcodec in {workdir} stopped at step {step or 0} of {info["train"]["steps"]}')
+  if not rdcodec_config:
+    raise errors.MissingInput(f'{why}: train it with the rdcodec stage '
+                              f'(--workdir={workdir}) or set rdcodec.config')
+  config = _stage_config(rdcodec_config, 'rdcodec', why)
+  return rdcodec_trainer.train(config, workdir, mesh)

@@ -13,7 +13,7 @@ import os
 import ml_collections
 
 from cvision import errors
-from cvision.configs import augmenter, classify, codec, pastfuture
+from cvision.configs import augmenter, classify, codec, pastfuture, rdcodec
 
 BASES = {
     'codec': codec.base,
@@ -27,6 +27,9 @@ BASES = {
     'pastfuture_benchmark': pastfuture.benchmark_base,
     'augmenter': augmenter.base,
     'augmenter_benchmark': augmenter.benchmark_base,
+    'rdcodec': rdcodec.base,
+    'rdcodec_sweep': rdcodec.sweep_base,
+    'rdcodec_benchmark': rdcodec.benchmark_base,
 }
 STAGES = tuple(BASES)
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -4,9 +4,10 @@ Frames come out as uint8 `[H, W, 3]` RGB, resized so the shorter side is `size` 
 cropped to `size x size` (centre, or a given offset). Any file that is missing, empty or
 not a decodable video raises `VideoError` naming the file.
 """
+import fractions
 import glob
 import os
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 import av
 import numpy as np
@@ -105,16 +106,25 @@ def resize_and_crop(frame: np.ndarray, size: int, crop_offset=None) -> np.ndarra
   return frame[y:y + size, x:x + size]
 
 
-def write_video(path: str, frames: np.ndarray, fps: float = 25.0, crf: int = 12):
-  """Writes uint8 `[T, H, W, 3]` frames as H.264 mp4, atomically (tmp file then rename)."""
-  with atomic_files.replacing(path, '.mp4') as tmp, av.open(tmp, mode='w') as container:
-    stream = container.add_stream('libx264', rate=int(round(fps)))
-    stream.width, stream.height = frames.shape[2], frames.shape[1]
-    stream.pix_fmt = 'yuv420p'
-    stream.options = {'crf': str(crf)}
+def write_video(path: str, frames: Iterable[np.ndarray], fps: float = 25.0,
+                crf: int = 12):
+  """Writes uint8 `[H, W, 3]` frames (an array `[T, H, W, 3]` or any iterable, consumed
+  as it goes) as H.264 in the container `path`'s extension names (mp4 by default),
+  atomically: a temporary file renamed once complete."""
+  suffix = os.path.splitext(path)[1] or '.mp4'
+  with atomic_files.replacing(path, suffix) as tmp, av.open(tmp, mode='w') as container:
+    stream = None
     for frame in frames:
+      if stream is None:
+        rate = fractions.Fraction(fps).limit_denominator(1001)
+        stream = container.add_stream('libx264', rate=rate)
+        stream.width, stream.height = frame.shape[1], frame.shape[0]
+        stream.pix_fmt = 'yuv420p'
+        stream.options = {'crf': str(crf)}
       for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format='rgb24')):
         container.mux(packet)
+    if stream is None:
+      raise VideoError(f'no frames to write to {path}')
     for packet in stream.encode():
       container.mux(packet)
 
