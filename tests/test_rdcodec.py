@@ -169,28 +169,28 @@ def test_truncated_and_corrupt_files_are_clear_errors(codec):
 
 
 def _with_crc(part: bytes) -> bytes:
-  return part + container._CRC.pack(zlib.crc32(part))  # pylint: disable=protected-access
+  return part + container.CRC_STRUCT.pack(zlib.crc32(part))
 
 
 def test_header_limits_are_checked_before_allocation():
   header = container.Header('ab' * 16, 10, 64, 64, 25, 1, 4, 8, 8, 4, 4, 16, 8)
   data = container.pack(header, [b'\0' * 4] * 3, [0] * 3)
   assert container.parse(data).header == header
-  fields = container._HEADER.unpack_from(data)  # pylint: disable=protected-access
+  fields = container.HEADER_STRUCT.unpack_from(data)
   rest = data[container.HEADER_BYTES:]
   for index, value, message in ((3, 0, '0 frames'), (4, 9000, 'frame size'),
                                 (11, 4096, 'latent channels'), (14, 200, 'prior rows'),
                                 (15, 7, 'lists 7 chunks')):
     forged = list(fields)
     forged[index] = value
-    head = _with_crc(container._HEADER.pack(*forged))  # pylint: disable=protected-access
+    head = _with_crc(container.HEADER_STRUCT.pack(*forged))
     with pytest.raises(container.CorruptFile, match=message):
       container.parse(head + rest)
   # Lengths in a (CRC-valid) chunk table are checked against limits and the file size.
   head = data[:container.HEADER_BYTES]
   for lengths, message in (((2 ** 31, 4, 4), 'claims'), ((4, 6, 4), 'claims'),
                            ((4, 4, 400), 'truncated in chunk 2')):
-    table = b''.join(container._ENTRY.pack(n, 0) for n in lengths)  # pylint: disable=protected-access
+    table = b''.join(container.ENTRY_STRUCT.pack(n, 0) for n in lengths)
     with pytest.raises(container.CorruptFile, match=message):
       container.parse(head + _with_crc(table) + b'\0' * 12)
 
@@ -229,3 +229,33 @@ np.save({str(tmp_path / "latents.npy")!r}, np.concatenate(latents))
                  env=dict(os.environ, XLA_FLAGS=flags))
   expected = codec.encode(video_coding.pad_frames(clip, codec.chunk_frames))
   np.testing.assert_array_equal(np.load(tmp_path / 'latents.npy'), expected)
+
+
+@pytest.mark.parametrize('variant', ['3d_last', '2d_frame', '3d_gru'])
+def test_paper_configs_trace_at_160(variant):
+  """rdcodec_kinetics: 160x160 chunks of 8 frames give latents [8, 20, 20, 32]; one train
+  step traces (abstractly: nothing of that size is compiled on CPU)."""
+  import functools  # pylint: disable=g-import-not-at-top
+  from cvision import configs  # pylint: disable=g-import-not-at-top
+  from cvision.tasks import rdcodec as task  # pylint: disable=g-import-not-at-top
+  from cvision.train_lib import state as state_lib  # pylint: disable=g-import-not-at-top
+  config = configs.load(f'experiments/rdcodec_kinetics.py:{variant}')
+  info = trained_rdcodec.make_info(config)
+  assert (info['train_size'], info['chunk_frames'], info['model']['latent_channels']) == (
+      160, 8, 32)
+  ae, prior = trained_rdcodec.make_models(info)
+  state = jax.eval_shape(trained_rdcodec.init_fn(info, state_lib.make_optimizer(config.train)),
+                         jax.random.key(0))
+  video = jax.ShapeDtypeStruct((2, 8, 160, 160, 3), jnp.uint8)
+  values, indices = jax.eval_shape(
+      lambda p, b, v: ae.apply({'params': p['ae'], 'batch_stats': b}, v.astype(jnp.float32),
+                               method=rdae.RDAE.encode),
+      state.params, state.variables['batch_stats'], video)
+  assert indices.shape == (2, 8, 20, 20, 32) and values.shape == indices.shape
+  logits = jax.eval_shape(lambda p, v: prior.apply({'params': p['prior']}, v), state.params,
+                          values)
+  assert logits.shape == (2, 8, 20, 20, 32, config.model.levels)
+  step = functools.partial(task.train_step, ae=ae, prior=prior, beta=config.loss.beta,
+                           kind=config.loss.distortion)
+  _, stats = jax.eval_shape(step, state, {'video': video})
+  assert stats['bpp'].shape == () and stats['loss'].shape == ()

@@ -21,8 +21,10 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from cvision import errors, trained_rdcodec  # pylint: disable=g-import-not-at-top,wrong-import-position
-from cvision.coding import container, video as video_coding  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from cvision import errors, trained_rdcodec
+from cvision.coding import container, video as video_coding
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 _CASES = flags.DEFINE_integer('cases', 10_000, 'How many files to try.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Random seed of the mutations.')
@@ -48,7 +50,7 @@ def seed_files(codec) -> list[bytes]:
 
 def _recrc(data: bytearray) -> bytearray:
   """Makes the header and table CRCs valid again after a forged field."""
-  head = container._HEADER.size  # pylint: disable=protected-access
+  head = container.HEADER_STRUCT.size
   data[head:head + 4] = struct.pack('<I', zlib.crc32(bytes(data[:head])))
   chunks = struct.unpack_from('<I', data, head - 4)[0]
   end = container.HEADER_BYTES + 8 * min(chunks, 10 ** 6)
@@ -76,11 +78,11 @@ def mutate(seed: bytes, rng: np.random.Generator) -> tuple[str, bytes]:
     data = data[:at] + bytearray(rng.integers(0, 256, int(rng.integers(1, 64)),
                                               dtype=np.uint8)) + data[at:]
   elif kind == 'forge_header':
-    offset = int(rng.integers(22, container._HEADER.size))  # pylint: disable=protected-access
+    offset = int(rng.integers(22, container.HEADER_STRUCT.size))
     data[offset] = int(rng.integers(256))
     data = _recrc(data)
   elif kind == 'forge_table':
-    chunks = struct.unpack_from('<I', data, container._HEADER.size - 4)[0]  # pylint: disable=protected-access
+    chunks = struct.unpack_from('<I', data, container.HEADER_STRUCT.size - 4)[0]
     at = container.HEADER_BYTES + 8 * int(rng.integers(chunks)) + 4 * int(rng.integers(2))
     struct.pack_into('<I', data, at, int(rng.integers(0, 2 ** 32)) if rng.random() < 0.5
                      else max(0, struct.unpack_from('<I', data, at)[0] + int(
@@ -88,7 +90,7 @@ def mutate(seed: bytes, rng: np.random.Generator) -> tuple[str, bytes]:
     data = _recrc(data)
   else:  # payload bytes only: the CRCs of header and table stay valid
     table_end = container.HEADER_BYTES + 8 * struct.unpack_from(
-        '<I', data, container._HEADER.size - 4)[0] + 4  # pylint: disable=protected-access
+        '<I', data, container.HEADER_STRUCT.size - 4)[0] + 4
     if table_end < len(data):
       data[int(rng.integers(table_end, len(data)))] ^= int(rng.integers(1, 256))
   return str(kind), bytes(data)

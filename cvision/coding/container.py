@@ -36,10 +36,10 @@ from cvision import errors
 
 MAGIC = b'CVZ\x00'
 VERSION = 1
-_HEADER = struct.Struct('<4sH16sIHHIIHHHHHBBI')
-_ENTRY = struct.Struct('<II')
-_CRC = struct.Struct('<I')
-HEADER_BYTES = _HEADER.size + _CRC.size
+HEADER_STRUCT = struct.Struct('<4sH16sIHHIIHHHHHBBI')
+ENTRY_STRUCT = struct.Struct('<II')
+CRC_STRUCT = struct.Struct('<I')
+HEADER_BYTES = HEADER_STRUCT.size + CRC_STRUCT.size
 SPACE_FACTOR = 8
 # Sane limits: a day of 240 fps video, 8K frames, the widest latents a codec here makes.
 MAX_FRAMES = 24 * 3600 * 240
@@ -109,14 +109,14 @@ def pack(header: Header, payloads: list[bytes], crcs: list[int]) -> bytes:
   if not len(payloads) == len(crcs) == header.chunks:
     raise ValueError(f'{header.chunks} chunks expected, got {len(payloads)} payloads and '
                      f'{len(crcs)} CRCs')
-  head = _HEADER.pack(MAGIC, VERSION, bytes.fromhex(header.fingerprint), header.frames,
+  head = HEADER_STRUCT.pack(MAGIC, VERSION, bytes.fromhex(header.fingerprint), header.frames,
                       header.height, header.width, header.fps_num, header.fps_den,
                       header.chunk_frames, header.latent_height, header.latent_width,
                       header.latent_channels, header.levels, header.precision,
                       header.prior_rows, header.chunks)
-  table = b''.join(_ENTRY.pack(len(p), c) for p, c in zip(payloads, crcs))
-  return b''.join([head, _CRC.pack(zlib.crc32(head)), table, _CRC.pack(zlib.crc32(table)),
-                   *payloads])
+  table = b''.join(ENTRY_STRUCT.pack(len(p), c) for p, c in zip(payloads, crcs))
+  return b''.join([head, CRC_STRUCT.pack(zlib.crc32(head)), table,
+                   CRC_STRUCT.pack(zlib.crc32(table)), *payloads])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,29 +135,29 @@ def parse(data: bytes, name: str = 'the file') -> Parsed:
   if len(data) < HEADER_BYTES:
     raise CorruptFile(f'{name} is not a .cvz file: {len(data)} bytes, shorter than the '
                       f'{HEADER_BYTES}-byte header')
-  fields = _HEADER.unpack_from(data)
+  fields = HEADER_STRUCT.unpack_from(data)
   if fields[0] != MAGIC:
     raise CorruptFile(f'{name} is not a .cvz file (its first bytes are {fields[0]!r})')
   if fields[1] != VERSION:
     raise CorruptFile(f'{name} is a .cvz file of format version {fields[1]}; this version '
                       f'of cvision reads version {VERSION}')
-  (crc,) = _CRC.unpack_from(data, _HEADER.size)
-  if crc != zlib.crc32(data[:_HEADER.size]):
+  (crc,) = CRC_STRUCT.unpack_from(data, HEADER_STRUCT.size)
+  if crc != zlib.crc32(data[:HEADER_STRUCT.size]):
     raise CorruptFile(f'{name}: the header is corrupt (its CRC does not match)')
   header = Header(fields[2].hex(), *fields[3:15])
   _check_header(header, name)
   if fields[15] != header.chunks:
     raise CorruptFile(f'{name}: the header lists {fields[15]} chunks, but {header.frames} '
                       f'frames in chunks of {header.chunk_frames} make {header.chunks}')
-  table_end = HEADER_BYTES + _ENTRY.size * header.chunks
-  if table_end + _CRC.size > len(data):
+  table_end = HEADER_BYTES + ENTRY_STRUCT.size * header.chunks
+  if table_end + CRC_STRUCT.size > len(data):
     raise CorruptFile(f'{name} is truncated: {len(data)} bytes, fewer than its chunk table '
                       f'of {header.chunks} chunks needs')
   table = data[HEADER_BYTES:table_end]
-  if _CRC.unpack_from(data, table_end)[0] != zlib.crc32(table):
+  if CRC_STRUCT.unpack_from(data, table_end)[0] != zlib.crc32(table):
     raise CorruptFile(f'{name}: the chunk table is corrupt (its CRC does not match)')
-  entries, offset, limit = [], table_end + _CRC.size, header.max_chunk_bytes()
-  for i, (length, latents) in enumerate(_ENTRY.iter_unpack(table)):
+  entries, offset, limit = [], table_end + CRC_STRUCT.size, header.max_chunk_bytes()
+  for i, (length, latents) in enumerate(ENTRY_STRUCT.iter_unpack(table)):
     if length % 4 or length > limit:
       raise CorruptFile(f'{name}: chunk {i} claims {length} bytes (a chunk holds a multiple '
                         f'of 4, at most {limit})')

@@ -66,14 +66,14 @@ def paper(temporal: bool = True, context: str = 'last') -> ml_collections.Config
 
 def quick(arg: str | None = None) -> ml_collections.ConfigDict:
   """128x128 on CPU in minutes: chunks of 4 frames, 64x64 training crops, 8 latent
-  channels of 8 levels, a narrow AE and prior. `arg`: `beta=<b>`, `ae=2d|3d`, `prior=frame|last|gru`,
-  `distortion=ms_ssim|mse`, `steps=<n>`, joined by commas."""
+  channels of 8 levels, a narrow AE and prior. `arg`: `beta=<b>`, `ae=2d|3d`,
+  `prior=frame|last|gru`, `distortion=ms_ssim|mse`, `steps=<n>`, joined by commas."""
   c = base()
   c.data.update(num_tours=32, tour_seconds=120.0, frames=4, size=128, crop=64, batch_size=4,
                 workers=2)
   c.model.update(width=32, res_blocks=2, latent_channels=8, levels=8)
   c.prior.update(features=32, layers=4)
-  c.train.update(steps=1500, lr=2e-3, warmup_steps=50, final_lr_fraction=0.05, log_every=50,
+  c.train.update(steps=600, lr=2e-3, warmup_steps=50, final_lr_fraction=0.05, log_every=50,
                  ckpt_every=250)
   c.eval.update(frames=32)
   for item in (arg or '').split(','):

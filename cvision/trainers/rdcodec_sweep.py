@@ -104,12 +104,39 @@ def summarize(points: list[dict], classic: dict, betas: int) -> dict:
         CLASSIC_LABELS.get(name, name): [p['beta'] for p in curve
                                          if p['ms_ssim'] >= _at_rate(anchor, p['bpp_actual'])]
         for name, anchor in classic.items()}
+  summary['ablation'] = ablation(points, curve)
   summary['roundtrip_exact'] = dict(
       checked=sum(p['roundtrip']['checked'] for p in points),
       equal=sum(p['roundtrip']['exact'] for p in points))
   summary['payload_over_estimate_max'] = max((p['payload_over_estimate'] for p in points),
                                              default=None)
   return summary
+
+
+def ablation(points: list[dict], curve: list[dict]) -> list[dict]:
+  """RDAE Fig. 5 at one β: each AE x prior's file bpp, MS-SSIM, and its bpp moved to the
+  MS-SSIM of the 3D-AE last-frame point along the slope of the β curve there (one point
+  per variant: the curve's local slope in MS-SSIM per log-bpp stands in for theirs)."""
+  tried = [p for p in points if p['ablation']]
+  if not tried:
+    return []
+  beta = tried[0]['beta']
+  reference = [p for p in curve if p['beta'] == beta]
+  rows = reference[:1] + tried
+  slope = None
+  if reference and len(curve) >= 2:
+    logs = np.log([p['bpp_actual'] for p in curve])
+    slopes = np.gradient([p['ms_ssim'] for p in curve], logs)
+    slope = float(slopes[curve.index(reference[0])])
+  out = []
+  for p in rows:
+    row = dict(codec=p['codec'], beta=p['beta'], bpp_actual=p['bpp_actual'],
+               ms_ssim=p['ms_ssim'], psnr=p['psnr'])
+    if slope and slope > 0:
+      shift = (reference[0]['ms_ssim'] - p['ms_ssim']) / slope
+      row['bpp_at_reference_ms_ssim'] = float(p['bpp_actual'] * np.exp(shift))
+    out.append(row)
+  return out
 
 
 def _at_rate(curve: list[dict], bpp: float) -> float:
@@ -145,6 +172,14 @@ def markdown(summary: dict) -> str:
                         for k, v in summary[key].items())
       metric = 'MS-SSIM dB' if key == 'bd_rate' else 'PSNR'
       lines.append(f"\nBD-rate ({metric}) of {summary['best']}: {rates}")
+  if summary.get('ablation'):
+    lines += ['', '| ablation (one β) | bpp (file) | MS-SSIM | PSNR (dB) | '
+              'bpp at the 3D-last MS-SSIM |', '|---|---|---|---|---|']
+    for p in summary['ablation']:
+      matched = p.get('bpp_at_reference_ms_ssim')
+      lines.append(f"| {p['codec']} (β {p['beta']}) | {p['bpp_actual']:.4f} | "
+                   f"{p['ms_ssim']:.4f} | {p['psnr']:.2f} | "
+                   f"{'-' if matched is None else f'{matched:.4f}'} |")
   r = summary['roundtrip_exact']
   lines.append(f"\nround trips exact: {r['equal']} of {r['checked']}")
   return '\n'.join(lines)
