@@ -53,20 +53,33 @@ def _stage_config(spec: str | ml_collections.ConfigDict, stage: str, why: str):
   return config
 
 
+def _needs_training(workdir: str, info: dict | None, what: str) -> str | None:
+  """None when the model `info` describes finished training in `workdir`; otherwise why
+  it has to be trained (none there, or stopped part way)."""
+  step = checkpoint.latest_step(workdir) if info else None
+  if info is not None and step is not None and step >= info['train']['steps']:
+    return None
+  if info is None:
+    return f'no {what} in {workdir}'
+  return f'the {what} in {workdir} stopped at step {step or 0} of {info["train"]["steps"]}'
+
+
+def _training_config(spec, stage: str, why: str, workdir: str):
+  """The config that trains a missing model, or a clear stop when none is set."""
+  if not spec:
+    raise errors.MissingInput(f'{why}: train it with the {stage} stage '
+                              f'(--workdir={workdir}) or set {stage}.config')
+  return _stage_config(spec, stage, why)
+
+
 def ensure_augmenter(workdir: str, augmenter_config: str | ml_collections.ConfigDict,
                      codec: trained_codec.TrainedCodec, mesh):
   """The augmenter of `codec` in `workdir`; trained (or finished) first if needed, from
   `augmenter_config`, against `codec` (an augmenter of another codec is refused)."""
-  info = trained_augmenter.read_info(workdir)
-  step = checkpoint.latest_step(workdir) if info else None
-  if info is not None and step is not None and step >= info['train']['steps']:
+  why = _needs_training(workdir, trained_augmenter.read_info(workdir), 'augmenter')
+  if why is None:
     return trained_augmenter.load(workdir, codec)
-  why = (f'no augmenter in {workdir}' if info is None else
-         f'the augmenter in {workdir} stopped at step {step or 0} of {info["train"]["steps"]}')
-  if not augmenter_config:
-    raise errors.MissingInput(f'{why}: train it with the augmenter stage '
-                              f'(--workdir={workdir}) or set augmenter.config')
-  config = _stage_config(augmenter_config, 'augmenter', why)
+  config = _training_config(augmenter_config, 'augmenter', why, workdir)
   augmenter_trainer.check(config, codec)
   return augmenter_trainer.train(config, workdir, mesh, codec)
 
@@ -91,14 +104,8 @@ def augmenter_loader(config, workdir: str, mesh, load_codec):
 
 def ensure_rdcodec(workdir: str, rdcodec_config: str, mesh) -> trained_rdcodec.TrainedRDCodec:
   """The RD codec in `workdir`; trained (or finished) first from `rdcodec_config`."""
-  info = trained_rdcodec.read_info(workdir)
-  step = checkpoint.latest_step(workdir) if info else None
-  if info is not None and step is not None and step >= info['train']['steps']:
+  why = _needs_training(workdir, trained_rdcodec.read_info(workdir), 'rdcodec')
+  if why is None:
     return trained_rdcodec.load(workdir)
-  why = (f'no rdcodec in {workdir}' if info is None else
-         f'the rdcodec in {workdir} stopped at step {step or 0} of {info["train"]["steps"]}')
-  if not rdcodec_config:
-    raise errors.MissingInput(f'{why}: train it with the rdcodec stage '
-                              f'(--workdir={workdir}) or set rdcodec.config')
-  config = _stage_config(rdcodec_config, 'rdcodec', why)
+  config = _training_config(rdcodec_config, 'rdcodec', why, workdir)
   return rdcodec_trainer.train(config, workdir, mesh)

@@ -39,15 +39,9 @@ def make_info(config, codec) -> dict:
 
 
 def write_info(workdir: str, info: dict):
-  """Records `info`; a workdir holding an augmenter of another codec or shape is refused
-  (its checkpoints would be resumed as this one's)."""
-  theirs = read_info(workdir)
-  if theirs is not None and theirs != info:
-    differ = sorted(k for k in set(theirs) | set(info) if theirs.get(k) != info.get(k))
-    raise errors.ConfigError(f'{workdir} holds another augmenter ({", ".join(differ)} '
-                             f'differ); use another workdir, or delete {workdir} to retrain')
-  os.makedirs(workdir, exist_ok=True)
-  atomic_files.write_json(os.path.join(workdir, INFO_FILE), info, indent=2)
+  """Records `info`; a workdir holding another augmenter (other fields) is refused: its
+  checkpoints would be resumed as this one's."""
+  checkpoint.claim_workdir(workdir, info, INFO_FILE, 'another augmenter')
 
 
 def make_model(info: dict) -> augmenter_lib.Augmenter:

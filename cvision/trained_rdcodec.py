@@ -38,15 +38,9 @@ def pipeline_crop(data_config) -> int:
 
 
 def write_info(workdir: str, info: dict):
-  """Records `info`; a workdir holding another RD codec is refused (its checkpoints
-  would be resumed as this one's)."""
-  theirs = read_info(workdir)
-  if theirs is not None and theirs != info:
-    differ = sorted(k for k in set(theirs) | set(info) if theirs.get(k) != info.get(k))
-    raise errors.ConfigError(f'{workdir} holds another rdcodec ({", ".join(differ)} differ); '
-                             f'use another --workdir, or delete {workdir} to retrain there')
-  os.makedirs(workdir, exist_ok=True)
-  atomic_files.write_json(os.path.join(workdir, INFO_FILE), info, indent=2)
+  """Records `info`; a workdir holding another rdcodec (other fields) is refused: its
+  checkpoints would be resumed as this one's."""
+  checkpoint.claim_workdir(workdir, info, INFO_FILE, 'another rdcodec')
 
 
 def make_models(info: dict) -> tuple[rdae.RDAE, pixelcnn.GatedPixelCNN]:

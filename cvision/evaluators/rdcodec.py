@@ -17,16 +17,9 @@ from cvision import atomic_files, metrics, progress
 from cvision.coding import container, video as video_coding
 from cvision.data import eval_clips, tours
 from cvision.evaluators import classic_codecs
+from cvision.evaluators.rate_distortion import classic_names
 
 PROCEDURAL_SEED = 90_000  # tours from here on are never drawn for training
-
-
-def classic_names(eval_config) -> tuple[str, ...]:
-  """`eval.classic_codecs`, each name checked (a typo is an error before any work)."""
-  names = tuple(eval_config.classic_codecs)
-  for name in names:
-    classic_codecs.parse_name(name)
-  return names
 
 
 def load_clips(eval_config) -> dict[str, np.ndarray]:

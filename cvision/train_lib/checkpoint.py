@@ -51,20 +51,21 @@ def load_latest(workdir: str, abstract_state):
   return step, restored
 
 
-def claim_workdir(workdir: str, identity: dict):
-  """Records a run's `identity` (JSON-able) in `workdir/run.json`, or checks it against
-  what is there, so a rerun never resumes or reuses another run's checkpoints and
-  results. Raises ConfigError naming the top-level keys that differ."""
-  path = os.path.join(workdir, 'run.json')
+def claim_workdir(workdir: str, identity: dict, name: str = 'run.json',
+                  what: str = 'a run with other settings'):
+  """Records a run's `identity` (JSON-able) in `workdir/<name>`, or checks it against
+  what is there, so a rerun never resumes or reuses another run's (or model's)
+  checkpoints and results. Raises ConfigError naming the top-level keys that differ."""
+  path = os.path.join(workdir, name)
   if os.path.exists(path):
     with open(path) as f:
       theirs = json.load(f)
     if theirs != identity:
       differ = sorted(k for k in set(theirs) | set(identity) if theirs.get(k) != identity.get(k))
       raise errors.ConfigError(
-          f'{workdir} holds a run with other settings ({", ".join(differ)} differ): its '
-          f"checkpoints and results are not this run's. Use another --workdir, or delete "
-          f'{path} and what the run wrote there.')
+          f'{workdir} holds {what} ({", ".join(differ)} differ): its checkpoints and results '
+          f"are not this run's. Use another --workdir, or delete {path} and what the run "
+          f'wrote there.')
     return
   os.makedirs(workdir, exist_ok=True)
   atomic_files.write_json(path, identity, indent=2)
