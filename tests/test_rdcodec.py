@@ -42,7 +42,8 @@ def test_quantizer_forward_is_nearest_centre_and_backward_is_soft():
   z = jnp.array([-3.0, -0.9, 0.1, 0.6, 2.5])
   params = q.init(jax.random.key(0), z)
   centers = params['params']['centers']
-  values, indices = q.apply(params, z)
+  values, indices, assignment = q.apply(params, z)
+  np.testing.assert_array_equal(assignment, jax.nn.one_hot(indices, 5))
   nearest = jnp.argmin(jnp.abs(z[:, None] - centers), -1)
   np.testing.assert_array_equal(indices, nearest)
   np.testing.assert_array_equal(values, centers[nearest])
@@ -54,6 +55,9 @@ def test_quantizer_forward_is_nearest_centre_and_backward_is_soft():
   expected = jax.grad(lambda z: jnp.sum(soft(z) * jnp.arange(5.0)))(z)
   np.testing.assert_allclose(grad, expected, rtol=1e-6)
   assert np.all(np.abs(grad[1:4]) > 0)  # the argmin alone would give zero
+  # q(z|x): one-hot forward, the softmax's gradient backward (the rate reaches the encoder).
+  rate_grad = jax.grad(lambda z: jnp.sum(q.apply(params, z)[2][:, 0]))(z)
+  assert np.all(np.isfinite(rate_grad)) and np.any(rate_grad != 0)
 
 
 @pytest.mark.parametrize('context,groups', [('frame', 1), ('last', 2), ('gru', 4)])
@@ -247,7 +251,7 @@ def test_paper_configs_trace_at_160(variant):
   state = jax.eval_shape(trained_rdcodec.init_fn(info, state_lib.make_optimizer(config.train)),
                          jax.random.key(0))
   video = jax.ShapeDtypeStruct((2, 8, 160, 160, 3), jnp.uint8)
-  values, indices = jax.eval_shape(
+  values, indices, _ = jax.eval_shape(
       lambda p, b, v: ae.apply({'params': p['ae'], 'batch_stats': b}, v.astype(jnp.float32),
                                method=rdae.RDAE.encode),
       state.params, state.variables['batch_stats'], video)
@@ -259,3 +263,25 @@ def test_paper_configs_trace_at_160(variant):
                            kind=config.loss.distortion)
   _, stats = jax.eval_shape(step, state, {'video': video})
   assert stats['bpp'].shape == () and stats['loss'].shape == ()
+
+
+def test_sweep_summary_compares_the_beta_curve_with_classic_codecs():
+  from cvision.trainers import rdcodec_sweep  # pylint: disable=g-import-not-at-top
+  curve = [dict(codec='rdae3d-last', beta=b, ablation=False, bpp_actual=r, bpp_estimated=r,
+                ms_ssim=q, psnr=20 + 10 * q, payload_over_estimate=0.002,
+                roundtrip=dict(checked=3, exact=3))
+           for b, r, q in ((1.0, 0.05, 0.80), (0.3, 0.1, 0.89), (0.1, 0.2, 0.93))]
+  ablation = dict(curve[1], codec='rdae2d-frame', ablation=True, bpp_actual=0.15,
+                  ms_ssim=0.85)
+  x264 = [dict(crf=c, bpp=r, ms_ssim=q, psnr=20 + 10 * q)
+          for c, r, q in ((40, 0.04, 0.70), (32, 0.08, 0.85), (24, 0.16, 0.95))]
+  summary = rdcodec_sweep.summarize(curve + [ablation], {'h264_gop1': x264}, betas=3)
+  assert summary['roundtrip_exact'] == dict(checked=12, equal=12)
+  assert summary['beats_at_equal_bpp'] == {'x264-intra': [1.0, 0.3]}
+  assert summary['bd_rate']['vs_x264_intra'] is not None
+  rows = {r['codec']: r for r in summary['ablation']}
+  assert set(rows) == {'rdae3d-last', 'rdae2d-frame'}
+  # Worse MS-SSIM at a higher rate: at the reference MS-SSIM it would need even more.
+  assert rows['rdae2d-frame']['bpp_at_reference_ms_ssim'] > 0.15
+  assert rows['rdae3d-last']['bpp_at_reference_ms_ssim'] == pytest.approx(0.1)
+  assert 'rdae2d-frame' in rdcodec_sweep.markdown(summary)

@@ -202,3 +202,10 @@ def bits(logits, indices):
   logp = jax.nn.log_softmax(logits, -1)
   picked = jnp.take_along_axis(logp, indices[..., None], -1)[..., 0]
   return -jnp.sum(picked, axis=tuple(range(1, picked.ndim))) / math.log(2.0)
+
+
+def cross_entropy_bits(logits, assignment):
+  """CE[q|p] in bits per batch row, for q(z|x) `assignment` `[..., L]`: equal to `bits`
+  for a one-hot q, and differentiable through q."""
+  picked = jnp.sum(assignment * jax.nn.log_softmax(logits, -1), -1)
+  return -jnp.sum(picked, axis=tuple(range(1, picked.ndim))) / math.log(2.0)

@@ -27,6 +27,8 @@ class ScalarQuantizer(nn.Module):
 
   Forward: the hard argmin. Backward: the gradient of the softmax-weighted centres
   (Mentzer et al. 2018), which the paper found stable; `sharpness` sets its temperature.
+  Also returns q(z|x) itself, one-hot forward with the softmax's gradient backward: the
+  rate CE[q|p] reaches the encoder through it, not only through the prior's context.
   """
   levels: int
   sharpness: float = 1.0
@@ -36,9 +38,13 @@ class ScalarQuantizer(nn.Module):
     centers = self.param('centers', lambda _, n: jnp.linspace(-2.0, 2.0, n), self.levels)
     distance = (z[..., None] - centers) ** 2
     indices = jnp.argmin(distance, -1)
-    soft = jnp.sum(jax.nn.softmax(-self.sharpness * distance, -1) * centers, -1)
+    weights = jax.nn.softmax(-self.sharpness * distance, -1)
+    soft = jnp.sum(weights * centers, -1)
     hard = centers[indices]
-    return soft + jax.lax.stop_gradient(hard - soft), indices.astype(jnp.int32)
+    one_hot = jax.nn.one_hot(indices, self.levels, dtype=weights.dtype)
+    assignment = weights + jax.lax.stop_gradient(one_hot - weights)
+    return (soft + jax.lax.stop_gradient(hard - soft), indices.astype(jnp.int32),
+            assignment)
 
 
 def _kernel(depth: int, side: int) -> tuple[int, int, int]:
@@ -109,7 +115,8 @@ class RDAE(nn.Module):
     self.quantizer = ScalarQuantizer(self.levels, self.sharpness)
 
   def encode(self, video, train: bool = False):
-    """`[B, T, H, W, 3]` in [0, 255] -> (centre values `[B, T, h, w, K]`, int indices)."""
+    """`[B, T, H, W, 3]` in [0, 255] -> (centre values `[B, T, h, w, K]`, int indices,
+    q(z|x) `[B, T, h, w, K, L]`)."""
     return self.quantizer(self.encoder(video / 127.5 - 1.0, train))
 
   def centers(self):
@@ -127,8 +134,8 @@ class RDAE(nn.Module):
     return self.decode(self.values(indices))
 
   def __call__(self, video, train: bool = False):
-    values, indices = self.encode(video, train)
-    return self.decode(values, train), values, indices
+    values, indices, assignment = self.encode(video, train)
+    return self.decode(values, train), values, indices, assignment
 
 
 def make_rdae(model_config: Any) -> RDAE:

@@ -1,7 +1,8 @@
 """What the rate-distortion codec learns (RDAE §3, §4.4): distortion + β · rate.
 
 The autoencoder and the prior train together: the rate is the cross-entropy of the
-encoder's latents under the prior, in bits per pixel, so β trades one unit of distortion
+encoder's latents under the prior, CE[q(z|x) | p(z)] with q one-hot (its softmax gradient
+reaches the encoder), in bits per pixel, so β trades one unit of distortion
 against one bit per pixel. Distortion is `1 - MS-SSIM` (the paper's) or the MSE of
 pixels in [0, 1] (for RD curves in PSNR).
 """
@@ -29,9 +30,9 @@ def forward(params, batch_stats, video, *, ae: rdae.RDAE, prior: pixelcnn.GatedP
   """uint8-valued `[B, T, H, W, 3]` -> (recon in [0, 1], bits per clip, indices, stats)."""
   outputs = ae.apply({'params': params['ae'], 'batch_stats': batch_stats}, video.astype(
       jnp.float32), train, mutable=['batch_stats'] if train else False)
-  (recon, values, indices), new_stats = outputs if train else (outputs, None)
+  (recon, values, indices, assignment), new_stats = outputs if train else (outputs, None)
   logits = prior.apply({'params': params['prior']}, values)
-  bits = pixelcnn.bits(logits, indices)
+  bits = pixelcnn.cross_entropy_bits(logits, assignment)
   return recon / 255.0, bits, indices, new_stats
 
 
