@@ -9,8 +9,8 @@ Writes rdcodec.json (the points, BD-rates, round trips), rd_table.md and rd_curv
 """
 from cvision.configs import rdcodec
 
-BETAS = (0.1, 0.4, 1.5, 6.0)
-ABLATION_BETA = 0.4
+BETAS = (0.01, 0.03, 0.1, 0.3)
+ABLATION_BETA = 0.1
 
 
 def get_config(arg=None):

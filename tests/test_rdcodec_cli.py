@@ -71,6 +71,11 @@ def test_compress_then_decompress_cli(workdir, tmp_path):
       codec, (tmp_path / 'out.cvz').read_bytes())))
   assert back.shape == (5, 36, 44, 3)
   np.testing.assert_array_equal(back, expected)
+  result = _run('cvision.decompress', f'--workdir={workdir}', 'out.cvz', 'back.mp4',
+                cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  probed = video_io.probe(str(tmp_path / 'back.mp4'))
+  assert (probed['frames'], probed['width'], probed['height']) == (5, 44, 36)
   # A truncated file: one line naming the problem, status 2, and no output file at all.
   data = (tmp_path / 'out.cvz').read_bytes()
   (tmp_path / 'cut.cvz').write_bytes(data[:len(data) - 5])
