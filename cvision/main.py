@@ -7,6 +7,7 @@ table; every log line (libraries' included) goes to `<workdir>/log.txt`
 (`--alsologtostderr` shows them here too). A problem the user can fix ends the run with
 one line and exit status 2; its traceback is in the log.
 """
+import functools
 import importlib
 import os
 import re
@@ -104,6 +105,10 @@ def main(argv):
     extra = {}
     if 'augmenter' in config:  # stages that can use the latent augmenter
       extra['load_augmenter'] = provision.augmenter_loader(config, workdir, mesh, load_codec)
+    if 'rdcodec' in config:  # stages that use a trained RD codec
+      extra['load_rdcodec'] = provision.rdcodec_loader(config, workdir, mesh)
+    if 'sweep' in config:  # stages that train several RD codecs
+      extra['train_rdcodec'] = functools.partial(provision.train_rdcodec, mesh=mesh)
     stage.run(config, workdir, mesh, load_codec, **extra)
   except errors.UserError as e:
     logging.info('stopped by a problem in the input or config', exc_info=True)

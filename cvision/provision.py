@@ -102,6 +102,19 @@ def augmenter_loader(config, workdir: str, mesh, load_codec):
       lambda: ensure_augmenter(where, config.augmenter.config, load_codec(), mesh))
 
 
+def train_rdcodec(config, workdir: str, mesh) -> trained_rdcodec.TrainedRDCodec:
+  """Trains (or resumes, or finds finished) the RD codec of `config` in `workdir`: how
+  `rdcodec_sweep` makes its codecs without importing a trainer."""
+  return rdcodec_trainer.train(config, workdir, mesh)
+
+
+def rdcodec_loader(config, workdir: str, mesh):
+  """A `load_rdcodec()` for a stage with an `rdcodec` block (made only if called)."""
+  where = config.rdcodec.workdir or os.path.join(workdir, 'rdcodec')
+  return functools.cache(functools.partial(ensure_rdcodec, where, config.rdcodec.config,
+                                           mesh))
+
+
 def ensure_rdcodec(workdir: str, rdcodec_config: str, mesh) -> trained_rdcodec.TrainedRDCodec:
   """The RD codec in `workdir`; trained (or finished) first from `rdcodec_config`."""
   why = _needs_training(workdir, trained_rdcodec.read_info(workdir), 'rdcodec')

@@ -15,7 +15,9 @@ import numpy as np
 from cvision import atomic_files, errors, trained_codec
 from cvision.coding import latents as latent_coding
 from cvision.configs import rdcodec as rdcodec_configs
+from cvision.evaluators import rate_distortion
 from cvision.models import pixelcnn, rdae
+from cvision.tasks import rdcodec as task
 from cvision.train_lib import checkpoint, state as state_lib
 
 INFO_FILE = 'rdcodec.json'
@@ -35,6 +37,24 @@ def make_info(config) -> dict:
 
 def pipeline_crop(data_config) -> int:
   return data_config.crop or data_config.size
+
+
+def check_config(config):
+  """Errors an rdcodec run would otherwise meet only after training (a sweep checks
+  every run's config before the first one trains)."""
+  if config.loss.distortion not in task.DISTORTIONS:
+    raise errors.ConfigError(f'loss.distortion must be one of {task.DISTORTIONS}, got '
+                             f'{config.loss.distortion!r}')
+  crop = pipeline_crop(config.data)
+  if crop % rdae.SPACE_FACTOR:
+    raise errors.ConfigError(f'training crops ({crop}) must be a multiple of '
+                             f'{rdae.SPACE_FACTOR}')
+  try:
+    make_models(make_info(config))[1].validate()
+  except ValueError as e:
+    raise errors.ConfigError(str(e)) from e
+  if config.eval.after_training:
+    rate_distortion.classic_names(config.eval)
 
 
 def write_info(workdir: str, info: dict):

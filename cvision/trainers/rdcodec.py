@@ -4,34 +4,16 @@ import os
 
 import jax
 
-from cvision import errors, trained_rdcodec
+from cvision import trained_rdcodec
 from cvision.data import pipeline
 from cvision.evaluators import rdcodec as rdcodec_eval
-from cvision.models import rdae
 from cvision.tasks import rdcodec as task
 from cvision.train_lib import scaffold, sharding, state as state_lib
 
 
-def check(config):
-  """Errors a run would otherwise meet only after training."""
-  if config.loss.distortion not in task.DISTORTIONS:
-    raise errors.ConfigError(f'loss.distortion must be one of {task.DISTORTIONS}, got '
-                             f'{config.loss.distortion!r}')
-  crop = pipeline.crop_size(config.data)
-  if crop % rdae.SPACE_FACTOR:
-    raise errors.ConfigError(f'training crops ({crop}) must be a multiple of '
-                             f'{rdae.SPACE_FACTOR}')
-  try:
-    trained_rdcodec.make_models(trained_rdcodec.make_info(config))[1].validate()
-  except ValueError as e:
-    raise errors.ConfigError(str(e)) from e
-  if config.eval.after_training:
-    rdcodec_eval.classic_names(config.eval)
-
-
 def train(config, workdir: str, mesh) -> trained_rdcodec.TrainedRDCodec:
   """Trains (or resumes, or finds finished) the RD codec in `workdir` and loads it."""
-  check(config)
+  trained_rdcodec.check_config(config)
   info = trained_rdcodec.make_info(config)
   trained_rdcodec.write_info(workdir, info)  # first: refuses another codec's workdir
   ae, prior = trained_rdcodec.make_models(info)

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from cvision import atomic_files, provision
+from cvision import atomic_files
 from cvision.coding import video as video_coding
 from cvision.data import eval_clips
 from cvision.evaluators import classic_codecs
@@ -44,18 +44,17 @@ def time_rdcodec(codec, clip: np.ndarray, repeats: int) -> dict:
   return best
 
 
-def run(config, workdir: str, mesh, load_codec):
-  del load_codec
+def run(config, workdir: str, mesh, load_codec, load_rdcodec):
+  del mesh, load_codec
   b = config.benchmark
-  where = config.rdcodec.workdir or os.path.join(workdir, 'rdcodec')
-  codec = provision.ensure_rdcodec(where, config.rdcodec.config, mesh)
+  codec = load_rdcodec()
   clips = [eval_clips.load(p, b.size, b.frames) for p in eval_clips.resolve(b.videos)]
   frames = sum(len(c) for c in clips)
   totals = {}
   for clip in clips:
     for key, seconds in time_rdcodec(codec, clip, b.repeats).items():
       totals[key] = totals.get(key, 0.0) + seconds
-  result = dict(codec=dict(workdir=where, fingerprint=codec.fingerprint), frames=frames,
+  result = dict(codec=dict(step=codec.step, fingerprint=codec.fingerprint), frames=frames,
                 size=b.size, seconds=totals,
                 compress_fps=frames / totals['compress'],
                 compress_verified_fps=frames / totals['compress_verified'],

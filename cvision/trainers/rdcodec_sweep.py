@@ -13,9 +13,8 @@ import sys
 
 import numpy as np
 
-from cvision import atomic_files, configs
+from cvision import atomic_files, configs, trained_rdcodec
 from cvision.evaluators import bd_rate, rdcodec as rdcodec_eval
-from cvision.trainers import rdcodec as rdcodec_trainer
 
 CLASSIC_LABELS = {'h264': 'x264', 'h265': 'x265', 'h264_gop4': 'x264-gop4',
                   'h264_gop1': 'x264-intra', 'h265_gop4': 'x265-gop4'}
@@ -35,16 +34,17 @@ def slug(variant: str) -> str:
   return re.sub(r'[^A-Za-z0-9_.-]+', '_', variant)
 
 
-def run(config, workdir: str, mesh, load_codec):
-  del load_codec
+def run(config, workdir: str, mesh, load_codec, train_rdcodec):
+  """train_rdcodec: `(config, workdir) -> TrainedRDCodec`, trained or resumed there."""
+  del mesh, load_codec
   rdcodec_eval.classic_names(config.eval)
   planned = [(v, configs.load(f'{config.sweep.config}:{v}')) for v in variants(config.sweep)]
   for _, c in planned:  # every config checked before the first one trains
-    rdcodec_trainer.check(c)
+    trained_rdcodec.check_config(c)
   points = []
   for variant, c in planned:
     sub = os.path.join(workdir, slug(variant))
-    codec = rdcodec_trainer.train(c, sub, mesh)
+    codec = train_rdcodec(c, sub)
     path = os.path.join(sub, 'eval', 'rdcodec_eval.json')
     result = atomic_files.read_json(path)
     if result is None or result['codec']['fingerprint'] != codec.fingerprint:
