@@ -87,21 +87,20 @@ class LatentCoder:
         logits.append(self._logits_of(values, state)[:, order])
         state = self._advance(state, values)
       logits = np.stack(logits, 1)  # [rows, T, h*w*K, L] in decoding order
-      began = time.perf_counter()
       for c in range(real):
         symbols = group[c].reshape(group.shape[1], -1)[:, order].reshape(-1)
         chunk_logits = logits[c].reshape(-1, logits.shape[-1])
+        began = time.perf_counter()
         encoder = constriction.stream.queue.RangeEncoder()
         encoder.encode(symbols, tables.MODEL_FAMILY, tables.probabilities(chunk_logits))
         streams.append(encoder.get_compressed())
+        self.seconds['coder'] += time.perf_counter() - began
         estimated.append(_bits(chunk_logits, symbols))
-      self.seconds['coder'] += time.perf_counter() - began
     return streams, np.asarray(estimated)
 
-  def decode(self, streams: list[np.ndarray], frames: int, height: int, width: int,
-             on_frame=None) -> np.ndarray:
-    """uint32 streams -> int latents `[n, frames, height, width, K]`; `on_frame()` is
-    called after each latent frame of each group (progress)."""
+  def decode(self, streams: list[np.ndarray], frames: int, height: int,
+             width: int) -> np.ndarray:
+    """uint32 streams -> int latents `[n, frames, height, width, K]`."""
     k = self.prior.latent_channels
     order, starts = self._plan((frames, height, width, k))
     out = np.zeros((len(streams), frames, height, width, k), np.int32)
@@ -125,8 +124,6 @@ class LatentCoder:
         out[start:start + len(decoders), t] = frame[:len(decoders)].reshape(
             -1, height, width, k)
         state = self._advance(state, jax.device_put(values, self._cpu))
-        if on_frame:
-          on_frame()
     return out
 
   def _initial_state(self, shape):
