@@ -15,6 +15,7 @@ import numpy as np
 from cvision import atomic_files, errors, trained_codec
 from cvision.coding import latents as latent_coding
 from cvision.configs import rdcodec as rdcodec_configs
+from cvision.data import pipeline
 from cvision.evaluators import rate_distortion
 from cvision.models import pixelcnn, rdae
 from cvision.tasks import rdcodec as task
@@ -29,14 +30,10 @@ def read_info(workdir: str):
 
 def make_info(config) -> dict:
   return dict(model=config.model.to_dict(), prior=config.prior.to_dict(),
-              chunk_frames=config.data.frames, train_size=pipeline_crop(config.data),
+              chunk_frames=config.data.frames, train_size=pipeline.crop_size(config.data),
               prior_rows=config.coding.prior_rows, loss=config.loss.to_dict(),
               train={k: v for k, v in config.train.to_dict().items()
                      if k not in ('log_every', 'ckpt_every')})
-
-
-def pipeline_crop(data_config) -> int:
-  return data_config.crop or data_config.size
 
 
 def check_config(config):
@@ -45,7 +42,7 @@ def check_config(config):
   if config.loss.distortion not in task.DISTORTIONS:
     raise errors.ConfigError(f'loss.distortion must be one of {task.DISTORTIONS}, got '
                              f'{config.loss.distortion!r}')
-  crop = pipeline_crop(config.data)
+  crop = pipeline.crop_size(config.data)
   if crop % rdae.SPACE_FACTOR:
     raise errors.ConfigError(f'training crops ({crop}) must be a multiple of '
                              f'{rdae.SPACE_FACTOR}')
@@ -108,6 +105,14 @@ class TrainedRDCodec:
     centers = np.asarray(self.params['ae']['quantizer']['centers'])
     self.coder = latent_coding.LatentCoder(self.prior, self.params['prior'], centers,
                                            self.prior_rows)
+    self._coders = {self.prior_rows: self.coder}
+
+  def coder_for(self, rows: int) -> latent_coding.LatentCoder:
+    """The latent coder that calls the prior on `rows` chunks, as a file made with that
+    many must be decoded (compiled once per number of rows)."""
+    if rows not in self._coders:
+      self._coders[rows] = dataclasses.replace(self.coder, rows=rows)
+    return self._coders[rows]
 
   @property
   def latent_channels(self) -> int:
@@ -125,12 +130,6 @@ class TrainedRDCodec:
     """int latents `[n, T, h, w, K]` -> uint8 frames `[n, T, H, W, 3]`."""
     recon = self._decode(self._weights, jnp.asarray(latents, jnp.int32))
     return np.asarray(jnp.clip(jnp.round(recon), 0, 255).astype(jnp.uint8))
-
-  def estimated_bits(self, latents: np.ndarray) -> np.ndarray:
-    """The prior's -log2 p(latents) per chunk (float probabilities, what training sees)."""
-    values = np.asarray(self.params['ae']['quantizer']['centers'])[latents]
-    logits = self.prior.apply({'params': self.params['prior']}, jnp.asarray(values))
-    return np.asarray(pixelcnn.bits(logits, jnp.asarray(latents)))
 
 
 def load(workdir: str) -> TrainedRDCodec:

@@ -125,9 +125,7 @@ def decompress_latents(codec, data: bytes, name: str = 'the file', on_frames=Non
   """Yields `(latents [n, T, h, w, K], frames [m, H, W, 3])` per group of chunks."""
   parsed = open_file(codec, data, name)
   h = parsed.header
-  coder = codec.coder
-  if coder.rows != h.prior_rows:  # the file's own grouping: the same prior program
-    coder = dataclasses.replace(coder, rows=h.prior_rows)
+  coder = codec.coder_for(h.prior_rows)  # the file's own grouping: the same prior program
   left = h.frames
   for first in range(0, h.chunks, coder.rows):
     indices = range(first, min(first + coder.rows, h.chunks))
