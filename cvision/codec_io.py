@@ -8,6 +8,7 @@ neighbourhood), while memory stays that of one window whatever the video's lengt
 """
 import collections
 
+import jax
 import numpy as np
 from absl import logging
 
@@ -82,15 +83,20 @@ def decode_window(codec, store, vid: str, start: int, stop: int) -> np.ndarray:
 def encode_all(codec, store_path: str, videos, window: int, chunk_frames: int = 64,
                skip_existing: bool = True, desc: str = 'encode') -> dict:
   """Encodes every `(id, frames, meta)` of `videos` into the store (those already there
-  are kept); returns a size report `{videos: {id: sizes}, store, codec}`."""
+  are kept); returns a size report `{videos: {id: sizes}, store, codec}`.
+
+  On a multi-host run `videos` is this host's share (`sources.host_share`): each host
+  encodes its own videos, then all wait for each other, so every host can read the whole
+  store when this returns. A killed run resumes at the first uncommitted video."""
   store = codes_store.CodesStore.open(
       store_path, codes_store.codec_manifest(codec, chunk_frames), create=True)
-  done = set(store.videos()) if skip_existing else set()
   report = dict(videos={}, store=store_path, codec=codec.fingerprint)
   videos = list(videos)  # cheap: frames are generated lazily, video by video
-  with progress.bar(sum(meta['frames'] for _, _, meta in videos), desc, 'frame') as bar:
+  hosts = jax.process_count()
+  host = f' (host {jax.process_index()} of {hosts})' if hosts > 1 else ''
+  with progress.bar(sum(meta['frames'] for _, _, meta in videos), desc + host, 'frame') as bar:
     for vid, frames, meta in videos:
-      if vid in done:
+      if skip_existing and store.recover(vid):
         logging.info('%s already in the store: skipped', vid)
         bar.update(meta['frames'])
       else:
@@ -98,11 +104,20 @@ def encode_all(codec, store_path: str, videos, window: int, chunk_frames: int = 
           for codes in encode_stream(codec, frames, window):
             writer.append(codes)
             bar.update(len(codes) * codec.model.time_factor)
-      info = store.info(vid)
-      rgb_frames = info['code_frames'] * codec.model.time_factor
+      rgb_frames = store.code_frames(vid) * codec.model.time_factor
       report['videos'][vid] = dict(
           frames=rgb_frames, code_bytes=store.disk_bytes(vid),
           raw_rgb_bytes=rgb_frames * codec.size * codec.size * 3,
-          source_bytes=info.get('source_bytes'))
+          source_bytes=meta.get('source_bytes'))
       logging.info('%s: %s', vid, report['videos'][vid])
+  _all_hosts_done(store_path)
+  if jax.process_index() == 0:
+    store.compact_index()
   return report
+
+
+def _all_hosts_done(store_path: str):
+  """Waits until every host has committed its share of the store."""
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    multihost_utils.sync_global_devices(f'encoded {store_path}')

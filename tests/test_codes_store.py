@@ -3,6 +3,7 @@ writes are atomic, and a store from another codec or a corrupt chunk is refused.
 import dataclasses
 import json
 import os
+import shutil
 
 import ml_collections
 import numpy as np
@@ -129,3 +130,78 @@ def test_encode_all_reports_sizes(tmp_path, tiny_codec):
   assert store.info('tour_000003')['code_frames'] == 20
   assert json.loads((tmp_path / 'codes' / 'manifest.json').read_text())['codec'][
       'fingerprint'] == tiny_codec.fingerprint
+
+
+def _write(store, vid, value=0, frames=4):
+  with store.writer(vid) as writer:
+    writer.append(np.full((frames, 8, 8, 2), value, np.int32))
+
+
+def test_index_lists_without_listing_folders(tmp_path, tiny_codec, monkeypatch):
+  store = _store(tmp_path, tiny_codec)
+  for i in range(5):
+    _write(store, f'v{i}', i)
+  store.compact_index()
+  assert len(os.listdir(tmp_path / 'codes' / 'index')) == 1
+  opened = codes_store.CodesStore.open(str(tmp_path / 'codes'))
+  listed = []
+  original = codes_store.gfile.listdir
+  monkeypatch.setattr(codes_store.gfile, 'listdir',
+                      lambda path: listed.append(path) or original(path))
+  assert opened.videos() == [f'v{i}' for i in range(5)]
+  assert listed == [str(tmp_path / 'codes' / 'index')]  # not videos/, nor a video folder
+  assert opened.code_frames('v3') == 4
+  assert opened.disk_bytes() == sum(opened.disk_bytes(f'v{i}') for i in range(5)) > 0
+
+
+def test_a_writer_merges_its_index_lines(tmp_path, tiny_codec, monkeypatch):
+  monkeypatch.setattr(codes_store, 'INDEX_MERGE', 3)
+  store = _store(tmp_path, tiny_codec)
+  for i in range(7):
+    _write(store, f'v{i}')
+  _write(store, 'v2', 5)  # a rewrite: listed once
+  names = sorted(os.listdir(tmp_path / 'codes' / 'index'))
+  assert [n.split('-')[0] for n in names] == ['commit', 'commit', 'merged', 'merged']
+  assert codes_store.CodesStore.open(str(tmp_path / 'codes')).videos() == [
+      f'v{i}' for i in range(7)]
+
+
+def test_a_commit_missing_from_the_index_is_recovered(tmp_path, tiny_codec):
+  store = _store(tmp_path, tiny_codec)
+  _write(store, 'a')
+  _write(store, 'b')
+  index = tmp_path / 'codes' / 'index'
+  for name in os.listdir(index):  # as if killed between video.json and its index line
+    if 'b' in (index / name).read_text().split('"id": ')[1][:3]:
+      os.remove(index / name)
+  reopened = codes_store.CodesStore.open(str(tmp_path / 'codes'))
+  assert reopened.videos() == ['a']
+  assert reopened.recover('b') and not reopened.recover('c')
+  assert codes_store.CodesStore.open(str(tmp_path / 'codes')).videos() == ['a', 'b']
+
+
+def test_a_store_from_before_the_index_is_indexed_once(tmp_path, tiny_codec):
+  store = _store(tmp_path, tiny_codec)
+  _write(store, 'a')
+  _write(store, 'b')
+  half = store.writer('c')  # never committed
+  half.append(np.zeros((4, 8, 8, 2), np.int32))
+  shutil.rmtree(tmp_path / 'codes' / 'index')
+  assert codes_store.CodesStore.open(str(tmp_path / 'codes')).videos() == ['a', 'b']
+  assert len(os.listdir(tmp_path / 'codes' / 'index')) == 1
+
+
+def test_store_on_the_in_memory_file_system(tiny_codec):
+  """`ram://` stands in for a bucket: nothing assumes a local path."""
+  path = f'ram://codes-{os.getpid()}'
+  store = codes_store.CodesStore.open(path, codes_store.codec_manifest(tiny_codec, 4),
+                                      create=True)
+  codes = np.random.default_rng(0).integers(0, 16, (10, 8, 8, 2))
+  with store.writer('v') as writer:
+    writer.append(codes)
+  _write(store, 'w')
+  store.compact_index()
+  opened = codes_store.CodesStore.open(path, codes_store.codec_manifest(tiny_codec, 4))
+  assert opened.videos() == ['v', 'w']
+  np.testing.assert_array_equal(opened.read('v', 3, 9), codes[3:9])
+  assert not any('tmp' in n for n in codes_store.gfile.listdir(path + '/index'))

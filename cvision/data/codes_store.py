@@ -5,11 +5,19 @@ Layout (any path `tf.io.gfile` supports, local or a bucket):
   manifest.json                        format, codec fingerprint and shape fields
   videos/<id>/video.json               commit record: shapes, chunk files, sha256 each
   videos/<id>/chunk-<token>-<i>.npy    `[chunk_frames, H', W', N]` codes (uint8/uint16)
+  index/<name>.jsonl                   committed videos, a line each: id, frames, bytes
 
 A video becomes visible only when its `video.json` is written, last and atomically, so a
 killed encode leaves nothing half-written in view; chunks of an uncommitted attempt carry
 their own token and are cleaned up by the next write of that video. Reading a window
 touches only the chunks it overlaps, and each is checked against its checksum.
+
+The index lists committed videos without listing `videos/` (a bucket of 400k folders
+takes minutes to list). Each commit appends its line as a new file written atomically
+(no file system here can append in place); a writer merges its own lines every
+`INDEX_MERGE` commits and `compact_index` merges everything, so opening reads a few
+files. `video.json` stays the truth: a video committed by a writer killed before its
+index line is found again by `recover` (the encode loop asks before re-encoding).
 """
 import hashlib
 import io
@@ -24,6 +32,7 @@ from cvision.tensorflow_cpu import tf
 from cvision import atomic_files, errors
 
 FORMAT = 'cvision-codes/1'
+INDEX_MERGE = 1000  # a writer's own index files merged into one this often
 gfile = tf.io.gfile
 
 
@@ -47,6 +56,9 @@ class CodesStore:
 
   def __init__(self, path: str, manifest: dict):
     self.path, self.manifest = path, manifest
+    self._index = None  # {id: entry}, read on first use
+    self._token = uuid.uuid4().hex[:8]  # names this object's index files
+    self._written = []  # index files this object wrote and has not merged yet
 
   @classmethod
   def open(cls, path: str, codec_info: dict | None = None, create: bool = False):
@@ -59,6 +71,7 @@ class CodesStore:
       if codec_info is None:
         raise CodesStoreError('creating a codes store needs the codec info')
       gfile.makedirs(os.path.join(path, 'videos'))
+      gfile.makedirs(os.path.join(path, 'index'))
       manifest = dict(format=FORMAT, codec=codec_info)
       atomic_files.write_json(manifest_path, manifest)
       return cls(path, manifest)
@@ -83,18 +96,111 @@ class CodesStore:
     return os.path.join(self.path, 'videos', vid)
 
   def videos(self) -> list[str]:
-    """Ids of committed videos, sorted."""
+    """Ids of committed videos, sorted (from the index)."""
+    return sorted(self._entries())
+
+  def __contains__(self, vid: str) -> bool:
+    return vid in self._entries()
+
+  def code_frames(self, vid: str) -> int:
+    return self._entry(vid)['code_frames']
+
+  def _entry(self, vid: str) -> dict:
+    entry = self._entries().get(vid)
+    if entry is None:
+      raise CodesStoreError(f'video {vid!r} is not in the codes store {self.path}')
+    return entry
+
+  def _entries(self) -> dict:
+    if self._index is None:
+      try:
+        self._index = self._read_index()
+      except tf.errors.NotFoundError:  # a file merged away while listed: read again
+        self._index = self._read_index()
+    return self._index
+
+  def refresh(self):
+    """Forgets the index read so far (other writers may have committed since)."""
+    self._index = None
+
+  def _read_index(self) -> dict:
+    folder = os.path.join(self.path, 'index')
+    if not gfile.exists(folder):  # a store from before the index: list it once
+      return self._index_from_listing()
+    entries = {}
+    for name in sorted(gfile.listdir(folder)):
+      if name.endswith('.jsonl'):  # not the temporaries of a killed write
+        with gfile.GFile(os.path.join(folder, name), 'rb') as f:
+          for line in f.read().splitlines():
+            entry = json.loads(line)
+            entries[entry['id']] = entry
+    return entries
+
+  def _index_from_listing(self) -> dict:
     root = os.path.join(self.path, 'videos')
-    if not gfile.exists(root):
-      return []
-    names = [n.rstrip('/') for n in gfile.listdir(root)]
-    return sorted(n for n in names if gfile.exists(os.path.join(root, n, 'video.json')))
+    names = [n.rstrip('/') for n in gfile.listdir(root)] if gfile.exists(root) else []
+    entries = {}
+    for name in names:
+      if gfile.exists(os.path.join(root, name, 'video.json')):
+        entries[name] = _index_entry(self.info(name))
+    gfile.makedirs(os.path.join(self.path, 'index'))
+    self._write_index_file('listed', list(entries.values()))
+    return entries
+
+  def _write_index_file(self, kind: str, entries: list[dict]) -> str:
+    name = f'{kind}-{self._token}-{uuid.uuid4().hex[:8]}.jsonl'
+    lines = ''.join(json.dumps(e, sort_keys=True) + '\n' for e in entries)
+    atomic_files.write_text(os.path.join(self.path, 'index', name), lines)
+    return name
+
+  def _add_to_index(self, record: dict):
+    """Called after a video's `video.json` is written: its line becomes an index file."""
+    entry = _index_entry(record)
+    self._entries()[entry['id']] = entry
+    self._written.append(self._write_index_file('commit', [entry]))
+    if len(self._written) >= INDEX_MERGE:
+      self._merge(self._written)
+      self._written = []
+
+  def _merge(self, names: list[str]):
+    """One index file for `names`, written before they are removed (a reader in between
+    sees some lines twice, which the index dict folds)."""
+    folder = os.path.join(self.path, 'index')
+    entries = {}
+    for name in names:
+      with gfile.GFile(os.path.join(folder, name), 'rb') as f:
+        for line in f.read().splitlines():
+          entry = json.loads(line)
+          entries[entry['id']] = entry
+    self._write_index_file('merged', list(entries.values()))
+    for name in names:
+      gfile.remove(os.path.join(folder, name))
+
+  def compact_index(self):
+    """Merges every index file into one (the end of an encode: later opens read one)."""
+    folder = os.path.join(self.path, 'index')
+    names = [n for n in gfile.listdir(folder) if n.endswith('.jsonl')]
+    if len(names) > 1:
+      self._merge(names)
+    self._written = []
+    self.refresh()
+
+  def recover(self, vid: str) -> bool:
+    """Whether `vid` is committed; one committed by a writer killed before its index
+    line gets that line now."""
+    if vid in self._entries():
+      return True
+    if not gfile.exists(os.path.join(self._video_dir(vid), 'video.json')):
+      return False
+    self._add_to_index(self.info(vid))
+    return True
 
   def info(self, vid: str) -> dict:
     path = os.path.join(self._video_dir(vid), 'video.json')
-    if not gfile.exists(path):
-      raise CodesStoreError(f'video {vid!r} is not in the codes store {self.path}')
-    return _read_json(path)
+    try:  # one request, not an existence check and a read (buckets pay per request)
+      return _read_json(path)
+    except tf.errors.NotFoundError as e:
+      raise CodesStoreError(f'video {vid!r} is not in the codes store {self.path}') from e
 
   @property
   def dtype(self) -> np.dtype:
@@ -136,7 +242,13 @@ class CodesStore:
   def disk_bytes(self, vid: str | None = None) -> int:
     """Bytes of committed chunks (of one video, or of all)."""
     vids = [vid] if vid else self.videos()
-    return sum(c['bytes'] for v in vids for c in self.info(v)['chunks'])
+    return sum(self._entry(v)['bytes'] for v in vids)
+
+
+def _index_entry(record: dict) -> dict:
+  """What the index keeps of a commit record: enough to list, size and sample videos."""
+  return dict(id=record['id'], code_frames=record['code_frames'],
+              bytes=sum(c['bytes'] for c in record['chunks']))
 
 
 def code_dtype(codebook_size: int) -> np.dtype:
@@ -219,6 +331,7 @@ class VideoWriter:
                   fingerprint=self.store.codec['fingerprint'])
     folder = self.store._video_dir(self.vid)  # pylint: disable=protected-access
     atomic_files.write_json(os.path.join(folder, 'video.json'), record)
+    self.store._add_to_index(record)  # pylint: disable=protected-access
     # Only now are older attempts unreferenced: remove their chunks.
     for name in gfile.listdir(folder):
       if name.startswith('chunk-') and f'-{self.token}-' not in name:
