@@ -104,16 +104,19 @@ def encode_all(codec, store_path: str, videos, window: int, chunk_frames: int = 
           for codes in encode_stream(codec, frames, window):
             writer.append(codes)
             bar.update(len(codes) * codec.model.time_factor)
-      rgb_frames = store.code_frames(vid) * codec.model.time_factor
-      report['videos'][vid] = dict(
-          frames=rgb_frames, code_bytes=store.disk_bytes(vid),
-          raw_rgb_bytes=rgb_frames * codec.size * codec.size * 3,
-          source_bytes=meta.get('source_bytes'))
+      report['videos'][vid] = stored_sizes(codec, store, vid, meta.get('source_bytes'))
       logging.info('%s: %s', vid, report['videos'][vid])
   _all_hosts_done(store_path)
   if jax.process_index() == 0:
     store.compact_index()
   return report
+
+
+def stored_sizes(codec, store, vid: str, source_bytes: int | None = None) -> dict:
+  """A stored video's frames and bytes beside raw RGB (and its source file's, if known)."""
+  rgb_frames = store.code_frames(vid) * codec.model.time_factor
+  return dict(frames=rgb_frames, code_bytes=store.disk_bytes(vid),
+              raw_rgb_bytes=rgb_frames * codec.size * codec.size * 3, source_bytes=source_bytes)
 
 
 def _all_hosts_done(store_path: str):

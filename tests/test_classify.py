@@ -126,8 +126,8 @@ def test_training_batches_take_labels_of_the_frames_they_show():
   n = 5
   codes = rng.integers(0, 64, size=(n, 8, 4, 4, 2)).astype(np.uint8)
   labels = rng.integers(0, 10, size=(n, 32)).astype(np.int32)
-  data = labeled.LabeledVideos([str(i) for i in range(n)], np.zeros((n, 32, 32, 32, 3), np.uint8),
-                               labels, actions.MOTIONS)
+  data = labeled.in_memory([str(i) for i in range(n)], np.zeros((n, 32, 32, 32, 3), np.uint8),
+                           labels, actions.MOTIONS)
   grid = views.Grid(4, 8)
   batch = classify_inputs.sample_batch(codes, data, grid, config, step=3)
   again = classify_inputs.sample_batch(codes, data, grid, config, step=3)
@@ -167,8 +167,8 @@ def test_shifted_copies_give_training_crops_between_the_code_cells():
   config = configs.classify.quick('codes', None, 'frames,smoke')
   config.data.update(frames=8, clip_frames=4, size=16, crop=8, batch_size=8)
   labels = np.arange(n)[:, None] * 100 + np.arange(8)  # video r, frame t: 100 r + t
-  data = labeled.LabeledVideos(list('abc'), np.zeros((n, 8, 16, 16, 3), np.uint8), labels,
-                               actions.MOTIONS)
+  data = labeled.in_memory(list('abc'), np.zeros((n, 8, 16, 16, 3), np.uint8), labels,
+                           actions.MOTIONS)
   starts = []
   for step in range(20):
     batch = classify_inputs.sample_batch(inputs, data, grid, config, step)
@@ -205,54 +205,90 @@ def test_folder_with_labels_video_and_frame_level(tmp_path):
   _write_clip(tmp_path / 'train' / 'b.mp4', seed=1)
   with open(tmp_path / 'labels.csv', 'w', newline='') as f:
     csv.writer(f).writerows([['video', 'label'], ['a.mp4', 'jump'], ['b.mp4', 'run']])
-  train = labeled._make_split(_folder_config(tmp_path), 'train')
+  train = labeled.load_split(_folder_config(tmp_path), 'train', str(tmp_path / 'cache'))
   assert train.ids == ['train_a', 'train_b'] and train.classes == ('jump', 'run')
-  assert train.labels.tolist() == [0, 1] and train.videos.shape == (2, 8, 32, 32, 3)
+  assert train.labels.tolist() == [0, 1] and train.video(1).shape == (8, 32, 32, 3)
   # Frame level: segments in seconds at 25 fps; frames in no segment are background.
   with open(tmp_path / 'labels.csv', 'w', newline='') as f:
     csv.writer(f).writerows([['video', 'start', 'end', 'label'], ['a.mp4', 0.08, 0.2, 'cut'],
                              ['b.mp4', 0, 0.12, 'stir'], ['b.mp4', 0.2, 1, 'cut']])
-  train = labeled._make_split(_folder_config(tmp_path, 'frame'), 'train')
+  train = labeled.load_split(_folder_config(tmp_path, 'frame'), 'train', str(tmp_path / 'c'))
   assert train.classes == ('background', 'cut', 'stir')
   assert train.labels.tolist() == [[0, 0, 1, 1, 1, 0, 0, 0], [2, 2, 2, 0, 0, 1, 1, 1]]
   _write_clip(tmp_path / 'train' / 'c.mp4')
   with pytest.raises(ValueError, match='c.mp4 has no row'):
-    labeled._make_split(_folder_config(tmp_path, 'frame'), 'train')
+    labeled.load_split(_folder_config(tmp_path, 'frame'), 'train', str(tmp_path / 'c'))
+  (tmp_path / 'train' / 'c.mp4').unlink()
   with pytest.raises(video_io.VideoError, match='fewer than data.frames'):
-    labeled._make_split(_folder_config(tmp_path, 'frame', frames=20), 'train')
+    labeled.load_split(_folder_config(tmp_path, 'frame', frames=20), 'train',
+                       str(tmp_path / 'c'))
 
 
-def test_tfds_source_reads_videos_and_class_names():
+def test_tfds_source_reads_videos_and_class_names(tmp_path):
   import tensorflow_datasets as tfds
   config = configs.base('classify').data
   config.update(source='tfds:ucf101', level='video', frames=6, size=16, frame_stride=2,
                 num_train=2, num_test=2)
   with tfds.testing.mock_data(num_examples=3):
-    split = labeled._make_split(config, 'train')
-  assert split.videos.shape == (2, 6, 16, 16, 3) and len(split.ids) == 2
+    split = labeled.load_split(config, 'train', str(tmp_path))
+    assert split.video(1).shape == (6, 16, 16, 3) and len(split.ids) == 2
   assert split.classes[0] == 'ApplyEyeMakeup' and (split.labels < 101).all()
 
 
-def test_split_cache_is_reused_and_keyed_by_settings(tmp_path, monkeypatch):
+def test_split_index_is_cached_videos_are_read_on_demand(tmp_path, monkeypatch):
+  """The index is built once per settings; a video is rendered on first use, then read
+  from its cached file; nothing else is rendered."""
   config = configs.classify.quick('rgb', None, 'smoke').data
-  config.update(num_train=2, num_test=1, size=32, frames=8)
+  config.update(num_train=2, num_test=3, size=32, frames=8)
   first = labeled.load_split(config, 'test', str(tmp_path))
+  scenes = actions.Scenes(6000, 32)
+  assert first.labels.tolist() == [scenes.clip(i, 8)[1] for i in range(3)]
+  rendered = []
+  original = actions.Scenes.clip
+  monkeypatch.setattr(actions.Scenes, 'clip',
+                      lambda self, i, n: rendered.append(i) or original(self, i, n))
   again = labeled.load_split(config, 'test', str(tmp_path))
-  np.testing.assert_array_equal(first.videos, again.videos)
   assert again.ids == first.ids and again.classes == actions.MOTIONS
+  video = again.video(2)
+  np.testing.assert_array_equal(video, scenes.clip(2, 8)[0])
+  np.testing.assert_array_equal(again.video(2), video)
+  assert rendered == [2, 2]  # once by the split (then cached), once by this test
   config.seed_offset = 1
   other = labeled.load_split(config, 'test', str(tmp_path))
-  assert not np.array_equal(other.videos, first.videos)
-  assert len(list(tmp_path.glob('*.npz'))) == 2
+  assert not np.array_equal(other.video(2), video)
+  assert len(list(tmp_path.glob('*.index.json'))) == 2
   monkeypatch.setattr(actions, 'VERSION', actions.VERSION + 1)  # the generator changed
   labeled.load_split(config, 'test', str(tmp_path))
-  assert len(list(tmp_path.glob('*.npz'))) == 3  # not the cached videos of the old one
+  assert len(list(tmp_path.glob('*.index.json'))) == 3  # not the cached videos of the old one
+
+
+def test_frame_level_index_labels_equal_the_rendered_ones(tmp_path):
+  config = configs.classify.quick('rgb', None, 'frames,smoke').data
+  config.update(num_train=2, num_test=2, size=32)
+  split = labeled.load_split(config, 'train', str(tmp_path))
+  scenes = actions.Scenes(5000, 32)
+  for i in range(2):
+    _, labels = scenes.steps(i, config.frames, config.steps, config.min_step_frames)
+    np.testing.assert_array_equal(split.labels[i], labels)
+
+
+def test_training_batches_through_tf_data_equal_sample_batch(tmp_path):
+  config = configs.classify.quick('rgb', None, 'smoke')
+  config.data.update(num_train=5, size=32, frames=8, clip_frames=4, crop=16, batch_size=4)
+  split = labeled.load_split(config.data, 'train', str(tmp_path))
+  streamed = list(classify_inputs.train_batches(split, split, views.Grid(), config, 2, 5))
+  assert len(streamed) == 3
+  for step, batch in zip(range(2, 5), streamed):
+    expected = classify_inputs.sample_batch(split, split, views.Grid(), config, step)
+    np.testing.assert_array_equal(batch['x'], expected['x'])
+    np.testing.assert_array_equal(batch['label'], expected['label'])
 
 
 def test_a_codes_store_of_another_codec_is_refused(tiny_codec, tmp_path):
   videos = np.random.default_rng(0).integers(0, 255, (2, 4, 32, 32, 3), np.uint8)
-  data = labeled.LabeledVideos(['v0', 'v1'], videos, np.asarray([0, 1]), ('a', 'b'))
-  codes = classify_inputs.encode_split(tiny_codec, str(tmp_path / 'codes'), data)
+  data = labeled.in_memory(['v0', 'v1'], videos, np.asarray([0, 1]), ('a', 'b'))
+  stored = classify_inputs.encode_split(tiny_codec, str(tmp_path / 'codes'), data)
+  codes = np.stack([stored.video(i) for i in range(len(stored))])
   assert codes.shape == (2, 2, 8, 8, 2)
   np.testing.assert_array_equal(codes, tiny_codec.encode(videos))
   other = tiny_codec.__class__(tiny_codec.model, jax.tree.map(lambda p: p + 1, tiny_codec.params),
@@ -334,8 +370,8 @@ def test_sharded_step_equals_single_device(tmp_path):
   config.data.batch_size = 8
   rng = np.random.default_rng(0)
   videos = rng.integers(0, 255, (6, 24, 64, 64, 3), np.uint8)
-  data = labeled.LabeledVideos([str(i) for i in range(6)], videos,
-                               rng.integers(0, 10, 6).astype(np.int32), actions.MOTIONS)
+  data = labeled.in_memory([str(i) for i in range(6)], videos,
+                           rng.integers(0, 10, 6).astype(np.int32), actions.MOTIONS)
   prepared = classify_inputs.Inputs(dict(train=data, test=data), dict(train=videos, test=videos),
                                     views.Grid(), None, {})
   batch = classify_inputs.sample_batch(videos, data, views.Grid(), config, 0)

@@ -124,6 +124,10 @@ class Scenes:
         t += 1
     return np.stack(out)
 
+  def clip_label(self, index: int) -> int:
+    """The class of `clip(index, ...)`, without rendering it (a split's index)."""
+    return int(np.random.default_rng([self.seed, 1, index]).integers(len(MOTIONS)))
+
   def clip(self, index: int, frames: int) -> tuple[np.ndarray, int]:
     """Video-level: uint8 `[frames, size, size, 3]` and its class index in `MOTIONS`."""
     rng = np.random.default_rng([self.seed, 1, index])
@@ -131,10 +135,9 @@ class Scenes:
     shot, scene = self._start(rng)
     return self._play(rng, shot, scene, [(MOTIONS[label], frames)]), label
 
-  def steps(self, index: int, frames: int, steps: int, min_step: int
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Frame-level: `steps` motions (each unlike the one before) of at least `min_step`
-    frames, `frames` in all, in one shot; uint8 frames and int32 labels per frame."""
+  def step_plan(self, index: int, frames: int, steps: int, min_step: int):
+    """`(rng, labels, lengths)` of `steps(index, ...)`: its motions and their lengths,
+    drawn first, so a split's index needs no rendering."""
     if steps * min_step > frames:
       raise ValueError(f'{steps} steps of at least {min_step} frames do not fit in {frames}')
     rng = np.random.default_rng([self.seed, 2, index])
@@ -142,7 +145,17 @@ class Scenes:
     while len(labels) < steps:
       labels.append(int((labels[-1] + rng.integers(1, len(MOTIONS))) % len(MOTIONS)))
     spare = rng.multinomial(frames - steps * min_step, np.ones(steps) / steps)
-    lengths = min_step + spare
+    return rng, labels, min_step + spare
+
+  def step_labels(self, index: int, frames: int, steps: int, min_step: int) -> np.ndarray:
+    _, labels, lengths = self.step_plan(index, frames, steps, min_step)
+    return np.repeat(np.asarray(labels, np.int32), lengths)
+
+  def steps(self, index: int, frames: int, steps: int, min_step: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Frame-level: `steps` motions (each unlike the one before) of at least `min_step`
+    frames, `frames` in all, in one shot; uint8 frames and int32 labels per frame."""
+    rng, labels, lengths = self.step_plan(index, frames, steps, min_step)
     shot, scene = self._start(rng)
     video = self._play(rng, shot, scene, [(MOTIONS[l], int(n)) for l, n in zip(labels, lengths)])
     return video, np.repeat(np.asarray(labels, np.int32), lengths)

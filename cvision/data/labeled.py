@@ -1,8 +1,10 @@
 """Labelled video datasets for classification: procedural, a folder of files, or TFDS.
 
-A split comes out as one `LabeledVideos`: uint8 videos `[N, T, H, W, 3]` of one length
-`data.frames` (after `data.frame_stride`) at `data.size` (shorter side resized, centre
-crop), and labels `[N]` (video level) or `[N, T]` (frame level, `data.level='frame'`).
+A split is an index held in memory (video ids, labels `[N]` at video level or `[N, T]`
+at frame level, `data.level='frame'`, and class names) and videos read one at a time, on
+demand: uint8 `[T, H, W, 3]` of `data.frames` frames (after `data.frame_stride`) at
+`data.size` (shorter side resized, centre crop). Nothing holds a whole split, so memory
+does not grow with the number of videos.
 
 `data.source`:
   'actions'        the procedural dataset of `actions.py` (no download)
@@ -11,16 +13,20 @@ crop), and labels `[N]` (video level) or `[N, T]` (frame level, `data.level='fra
                    `video,start,end,label` (seconds) for frame level, where frames in no
                    segment are 'background'; `video` is the file name
   'tfds:<name>'    a prepared TFDS video dataset (features `video`, `label`), e.g.
-                   'tfds:ucf101'; `data.tfds_splits` maps train/test to its split names
+                   'tfds:ucf101', read by index (`tfds.data_source`: prepare it in the
+                   array_record format); `data.tfds_splits` maps train/test to its splits
 
-Decoded splits are cached in `cache_dir` (a file per split named by a hash of the data
-settings), written atomically, so the encode and train phases and later runs reuse them.
+The index is built once and cached in `cache_dir` (a file per split named by a hash of
+the data settings). Videos that RGB training reads are cached there too, one `.npy` each
+written atomically on first use, so a procedural video is rendered, and a file decoded,
+once; encoding for codes reads the source directly (its frames are not kept).
 """
 import csv
 import dataclasses
 import hashlib
 import json
 import os
+from typing import Callable
 
 import numpy as np
 
@@ -33,36 +39,64 @@ BACKGROUND = 'background'
 
 
 @dataclasses.dataclass
-class LabeledVideos:
+class Split:
+  """One split: its index, and `read(i)`, video i's uint8 `[frames, H, W, 3]`."""
   ids: list[str]
-  videos: np.ndarray  # uint8 [N, T, H, W, 3]
   labels: np.ndarray  # int32 [N] or [N, T]
   classes: tuple[str, ...]
+  frames: int
+  read: Callable[[int], np.ndarray]
+  cache: str | None = None  # folder of videos already read
+
+  def __len__(self) -> int:
+    return len(self.ids)
 
   @property
   def frame_level(self) -> bool:
     return self.labels.ndim == 2
 
+  def video(self, i: int) -> np.ndarray:
+    """Video i, from the cache when read before (else read, then cached)."""
+    if self.cache is None:
+      return self.read(i)
+    path = os.path.join(self.cache, f'{i:07d}.npy')
+    if os.path.exists(path):
+      return np.load(path)
+    video = self.read(i)
+    with atomic_files.replacing(path, '.npy') as tmp:
+      np.save(tmp, video)
+    return video
 
-def load_split(data_config, split: str, cache_dir: str) -> LabeledVideos:
-  """One split, from the cache when it holds these settings, else made and cached."""
-  identity = dict(data_config.to_dict(), split=split, generator=generator_version(data_config))
+  def window(self, i: int, start: int, stop: int) -> np.ndarray:
+    return self.video(i)[start:stop]
+
+
+def in_memory(ids, videos: np.ndarray, labels, classes) -> Split:
+  """A split of videos already in memory `[N, T, H, W, 3]` (tests, small tools)."""
+  return Split(list(ids), np.asarray(labels, np.int32), tuple(classes), videos.shape[1],
+               lambda i: videos[i])
+
+
+def load_split(data_config, split: str, cache_dir: str) -> Split:
+  """One split's index, from the cache when it holds these settings, else built there."""
+  identity = dict(data_config.to_dict(), split=split, generator=generator_version(data_config),
+                  files=_folder_signature(data_config, split))
   settings = json.dumps(identity, sort_keys=True, default=str)
   key = hashlib.sha256(settings.encode()).hexdigest()[:12]
-  path = os.path.join(cache_dir, f'{split}-{key}.npz')
-  if os.path.exists(path):
-    with np.load(path) as f:
-      return LabeledVideos(list(f['ids']), f['videos'], f['labels'], tuple(f['classes']))
-  data = _make_split(data_config, split)
-  if len(data.ids) == 0:
-    raise errors.InputError(f'the {split} split of {data_config.source!r} has no videos')
-  os.makedirs(cache_dir, exist_ok=True)
-  with atomic_files.replacing(path, '.npz') as tmp:
-    np.savez(tmp, ids=np.asarray(data.ids), videos=data.videos, labels=data.labels,
-             classes=np.asarray(data.classes))
-  # What the cached file holds, for people.
-  atomic_files.write_text(os.path.join(cache_dir, f'{split}-{key}.json'), settings)
-  return data
+  path = os.path.join(cache_dir, f'{split}-{key}.index.json')
+  index = atomic_files.read_json(path)
+  if index is None:
+    index = _build_index(data_config, split)
+    if not index['ids']:
+      raise errors.InputError(f'the {split} split of {data_config.source!r} has no videos')
+    os.makedirs(cache_dir, exist_ok=True)
+    atomic_files.write_json(path, index, indent=None)
+    # What the cached index holds, for people.
+    atomic_files.write_text(os.path.join(cache_dir, f'{split}-{key}.json'), settings)
+  videos = os.path.join(cache_dir, f'{split}-{key}')
+  os.makedirs(videos, exist_ok=True)
+  return Split(index['ids'], np.asarray(index['labels'], np.int32), tuple(index['classes']),
+               data_config.frames, _reader(data_config, split, index), videos)
 
 
 def generator_version(data_config) -> int | None:
@@ -71,32 +105,55 @@ def generator_version(data_config) -> int | None:
   return actions.VERSION if data_config.source == 'actions' else None
 
 
-def _make_split(data_config, split: str) -> LabeledVideos:
+def _folder_signature(data_config, split: str) -> str | None:
+  """For a folder source, a hash of its files' names, sizes and times and of the labels
+  file's: an index cached before a file was added, replaced or relabelled is not reused."""
+  source = data_config.source
+  folder = os.path.join(source, split)
+  if source == 'actions' or source.startswith('tfds:') or not os.path.isdir(folder):
+    return None  # (a missing folder is reported by the index build)
+  labels = data_config.labels or os.path.join(source, 'labels.csv')
+  paths = [labels] + video_io.list_videos(folder)
+  stats = [(p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths if os.path.exists(p)]
+  return hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
+
+
+def _build_index(data_config, split: str) -> dict:
   source = data_config.source
   if source == 'actions':
-    return _procedural(data_config, split)
+    return _procedural_index(data_config, split)
   if source.startswith('tfds:'):
-    return _tfds(data_config, split, source[len('tfds:'):])
-  return _folder(data_config, split)
+    return _tfds_index(data_config, split, source[len('tfds:'):])
+  return _folder_index(data_config, split)
 
 
-def _procedural(data_config, split: str) -> LabeledVideos:
-  count = data_config[f'num_{split}']
-  seed = _SPLIT_SEEDS[split] + data_config.seed_offset
-  scenes = actions.Scenes(seed, data_config.size)
-  frame_level = data_config.level == 'frame'
-  videos, labels = [], []
-  for i in progress.bar(range(count), f'render {split}', 'video'):
-    if frame_level:
-      video, label = scenes.steps(i, data_config.frames, data_config.steps,
-                                  data_config.min_step_frames)
-    else:
-      video, label = scenes.clip(i, data_config.frames)
-    videos.append(video)
-    labels.append(label)
+def _reader(data_config, split: str, index: dict) -> Callable[[int], np.ndarray]:
+  source = data_config.source
+  if source == 'actions':
+    scenes = _scenes(data_config, split)
+    if data_config.level == 'frame':
+      return lambda i: scenes.steps(i, data_config.frames, data_config.steps,
+                                    data_config.min_step_frames)[0]
+    return lambda i: scenes.clip(i, data_config.frames)[0]
+  if source.startswith('tfds:'):
+    return _tfds_reader(data_config, split, source[len('tfds:'):])
+  return lambda i: _read_fixed(index['paths'][i], data_config)
+
+
+def _scenes(data_config, split: str) -> actions.Scenes:
+  return actions.Scenes(_SPLIT_SEEDS[split] + data_config.seed_offset, data_config.size)
+
+
+def _procedural_index(data_config, split: str) -> dict:
+  count, scenes = data_config[f'num_{split}'], _scenes(data_config, split)
+  if data_config.level == 'frame':
+    labels = [scenes.step_labels(i, data_config.frames, data_config.steps,
+                                 data_config.min_step_frames).tolist() for i in range(count)]
+  else:
+    labels = [scenes.clip_label(i) for i in range(count)]
   ids = [f'actions_v{actions.VERSION}_{data_config.level}_{split}_{i:06d}'
          for i in range(count)]
-  return LabeledVideos(ids, np.stack(videos), np.asarray(labels, np.int32), actions.MOTIONS)
+  return dict(ids=ids, labels=labels, classes=actions.MOTIONS)
 
 
 def _read_fixed(path: str, data_config) -> np.ndarray:
@@ -111,7 +168,9 @@ def _read_fixed(path: str, data_config) -> np.ndarray:
                             f'than data.frames={data_config.frames}')
 
 
-def _folder(data_config, split: str) -> LabeledVideos:
+def _folder_index(data_config, split: str) -> dict:
+  """Paths and labels of `<source>/<split>/`; every file is probed now, so a file too
+  short or unreadable stops the run before training, naming it."""
   folder = os.path.join(data_config.source, split)
   if not os.path.isdir(folder):
     raise errors.MissingInput(f'data.source {data_config.source!r} needs a {split}/ folder '
@@ -127,47 +186,67 @@ def _folder(data_config, split: str) -> LabeledVideos:
     raise errors.InputError(f'{labels_path} must have the columns {sorted(need)}')
   classes = sorted({r['label'] for r in rows} - {BACKGROUND})
   classes = ((BACKGROUND,) if frame_level else ()) + tuple(classes)
-  index = {name: i for i, name in enumerate(classes)}
+  class_index = {name: i for i, name in enumerate(classes)}
   by_video = {}
   for r in rows:
     by_video.setdefault(r['video'], []).append(r)
-  ids, videos, labels = [], [], []
-  for path in video_io.list_videos(folder):
+  ids, paths, labels = [], [], []
+  stride, frames = data_config.frame_stride, data_config.frames
+  for path in progress.bar(video_io.list_videos(folder), f'index {split}', 'video'):
     name = os.path.basename(path)
     if name not in by_video:
       raise errors.InputError(f'{path} has no row in {labels_path}')
-    videos.append(_read_fixed(path, data_config))
+    meta = video_io.probe(path)
+    if meta['frames'] and meta['frames'] // stride < frames:
+      raise video_io.VideoError(f'{path} has {meta["frames"] // stride} frames at stride '
+                                f'{stride}, fewer than data.frames={frames}')
     ids.append(f'{split}_' + os.path.splitext(name)[0])
+    paths.append(path)
     if frame_level:
-      fps = video_io.probe(path)['fps'] / data_config.frame_stride
-      times = np.arange(data_config.frames) / fps
-      per_frame = np.zeros(data_config.frames, np.int32)  # background
+      times = np.arange(frames) / (meta['fps'] / stride)
+      per_frame = np.zeros(frames, np.int32)  # background
       for r in by_video[name]:
-        per_frame[(times >= float(r['start'])) & (times < float(r['end']))] = index[r['label']]
-      labels.append(per_frame)
+        per_frame[(times >= float(r['start'])) & (times < float(r['end']))] = class_index[
+            r['label']]
+      labels.append(per_frame.tolist())
     else:
-      labels.append(index[by_video[name][0]['label']])
-  return LabeledVideos(ids, np.stack(videos), np.asarray(labels, np.int32), classes)
+      labels.append(class_index[by_video[name][0]['label']])
+  return dict(ids=ids, labels=labels, classes=classes, paths=paths)
 
 
-def _tfds(data_config, split: str, name: str) -> LabeledVideos:
+def _tfds_source(data_config, split: str, name: str):
   from cvision import tensorflow_cpu  # pylint: disable=g-import-not-at-top,unused-import
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   tfds_split = dict(zip(SPLITS, data_config.tfds_splits))[split]
-  count = data_config[f'num_{split}']
-  ds, info = tfds.load(name, split=tfds_split, with_info=True,
-                       data_dir=data_config.tfds_data_dir or None)
-  stride = data_config.frame_stride
-  ids, videos, labels = [], [], []
-  for i, example in enumerate(tfds.as_numpy(ds)):
-    if count and i == count:
-      break
-    frames = example['video'][::stride][:data_config.frames]
+  try:
+    source = tfds.data_source(name, split=tfds_split,
+                              data_dir=data_config.tfds_data_dir or None)
+  except (ValueError, NotImplementedError) as e:
+    raise errors.InputError(f'TFDS {name}/{tfds_split} cannot be read by index ({e}); '
+                            f'prepare it with --file_format=array_record') from e
+  return source, tfds_split
+
+
+def _tfds_index(data_config, split: str, name: str) -> dict:
+  from cvision import tensorflow_cpu  # pylint: disable=g-import-not-at-top,unused-import
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  source, tfds_split = _tfds_source(data_config, split, name)
+  count = min(data_config[f'num_{split}'] or len(source), len(source))
+  labels = [int(source[i]['label']) for i in progress.bar(range(count), f'index {split}',
+                                                           'video')]
+  builder = tfds.builder(name, data_dir=data_config.tfds_data_dir or None)
+  return dict(ids=[f'{name}_{tfds_split}_{i:06d}' for i in range(count)], labels=labels,
+              classes=tuple(builder.info.features['label'].names))
+
+
+def _tfds_reader(data_config, split: str, name: str) -> Callable[[int], np.ndarray]:
+  source, tfds_split = _tfds_source(data_config, split, name)
+  stride, size = data_config.frame_stride, data_config.size
+
+  def read(i: int) -> np.ndarray:
+    frames = np.asarray(source[i]['video'])[::stride][:data_config.frames]
     if len(frames) < data_config.frames:
       raise video_io.VideoError(f'{name}/{tfds_split} example {i} has {len(frames)} frames '
                                 f'at stride {stride}, fewer than data.frames')
-    videos.append(np.stack([video_io.resize_and_crop(f, data_config.size) for f in frames]))
-    labels.append(int(example['label']))
-    ids.append(f'{name}_{tfds_split}_{i:06d}')
-  return LabeledVideos(ids, np.stack(videos), np.asarray(labels, np.int32),
-                       tuple(info.features['label'].names))
+    return np.stack([video_io.resize_and_crop(f, size) for f in frames])
+  return read

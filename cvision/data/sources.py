@@ -25,8 +25,17 @@ def tour_sources(seeds, seconds: float, size: int, open_world: bool = False):
     tour = tours.Tour(seed=seed, size=size, open_world=open_world)
     count = int(seconds * tour.fps)
     frames = (tour.frame(i) for i in range(count))
-    yield f'{kind}_{seed:06d}', frames, dict(source=f'{kind}:{seed}', fps=tour.fps,
+    yield tour_id(seed, open_world), frames, dict(source=f'{kind}:{seed}', fps=tour.fps,
                                              frames=count, source_bytes=None)
+
+
+def tour_id(seed: int, open_world: bool = False) -> str:
+  return f'{"open" if open_world else "tour"}_{seed:06d}'
+
+
+def file_ids(videos) -> list[str]:
+  """The store ids of video files, every host's (no file is opened)."""
+  return [codes_store.video_id(path) for path in eval_clips.resolve(videos)]
 
 
 def file_sources(videos, size: int, stride: int = 1):

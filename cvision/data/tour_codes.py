@@ -24,27 +24,30 @@ def chunk_code_frames(chunk_seconds: float, fps: float, time_factor: int) -> int
 
 
 def split_sources(data_config, split: str, size: int):
-  """(id, frames, meta) of every video of a split."""
+  """`(ids, sources)`: the ids of every video of a split, and `(id, frames, meta)` of this
+  host's share of them."""
   if data_config.source == 'tours':
     first = SPLIT_SEEDS[split] + data_config.seed_offset
     seeds = range(first, first + data_config[f'num_{split}'])
-    return sources.tour_sources(seeds, data_config.tour_seconds, size, data_config.open_world)
+    return ([sources.tour_id(s, data_config.open_world) for s in seeds],
+            sources.tour_sources(seeds, data_config.tour_seconds, size, data_config.open_world))
   folder = os.path.join(data_config.source, split)
   if not os.path.isdir(folder):
     raise errors.MissingInput(f'data.source {data_config.source!r} is a folder, so it needs '
                               f'a {split}/ subfolder of videos; {folder} does not exist')
-  return sources.file_sources(folder, size, data_config.frame_stride)
+  return sources.file_ids(folder), sources.file_sources(folder, size, data_config.frame_stride)
 
 
 def ensure_encoded(codec, data_config, store_path: str, window: int):
-  """Encodes what is missing (finished videos are reused); returns ids and size reports."""
+  """Encodes what is missing (finished videos are reused; each host encodes its share);
+  returns every video's id and size report."""
   ids, reports = {}, {}
   for split in SPLITS:
-    report = codec_io.encode_all(codec, store_path,
-                                 split_sources(data_config, split, codec.size), window,
-                                 desc=f'encode {split}')
-    ids[split] = list(report['videos'])
-    reports[split] = report['videos']
+    ids[split], share = split_sources(data_config, split, codec.size)
+    mine = codec_io.encode_all(codec, store_path, share, window, desc=f'encode {split}')
+    store = codes_store.CodesStore.open(store_path)  # now with every host's videos
+    reports[split] = {vid: mine['videos'].get(vid) or codec_io.stored_sizes(codec, store, vid)
+                      for vid in ids[split]}
   return ids, reports
 
 

@@ -31,14 +31,17 @@ def crop(videos: np.ndarray, boxes: np.ndarray, frames: int, size: int,
   ft, fs = frames // grid.time, size // grid.space
   out = []
   for video, (t, y, x) in zip(videos, np.asarray(boxes)):
-    # Nearest cells: the cell whose centre is closest to the box corner's.
-    ct, cy, cx = (int(np.floor(v / g + 0.5)) for v, g in
-                  ((t, grid.time), (y, grid.space), (x, grid.space)))
-    ct = min(max(ct, 0), video.shape[0] - ft)
-    cy = min(max(cy, 0), video.shape[1] - fs)
-    cx = min(max(cx, 0), video.shape[2] - fs)
+    ct = first_cell(t, grid.time, video.shape[0], ft)
+    cy = first_cell(y, grid.space, video.shape[1], fs)
+    cx = first_cell(x, grid.space, video.shape[2], fs)
     out.append(video[ct:ct + ft, cy:cy + fs, cx:cx + fs])
   return np.stack(out)
+
+
+def first_cell(start: float, per_cell: int, cells: int, span: int) -> int:
+  """The nearest cell to a box edge at `start` (the cell whose centre is closest to the
+  edge's), kept so that `span` cells fit in `cells`; a streamed read takes just those."""
+  return min(max(int(np.floor(start / per_cell + 0.5)), 0), cells - span)
 
 
 def random_boxes(rng: np.random.Generator, count: int, length: int, side: int, frames: int,

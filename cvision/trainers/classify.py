@@ -63,8 +63,8 @@ def train(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebook
   """Trains (or resumes) the classifier; returns `(model, variables)`."""
   run, state, step_fn, model = build(config, workdir, mesh, prepared, codebooks, augmenter)
   data, grid = prepared.splits['train'], prepared.grid
-  batches = (classify_inputs.sample_batch(prepared.inputs['train'], data, grid, config, step)
-             for step in range(run.start, config.train.steps))
+  batches = classify_inputs.train_batches(prepared.inputs['train'], data, grid, config,
+                                         run.start, config.train.steps)
   state = run.loop(state, step_fn, batches, config.train, name='train S3D',
                    examples_per_step=config.data.batch_size,
                    schedule=state_lib.make_schedule(config.train))
@@ -114,28 +114,33 @@ def evaluate(config, model, variables, inputs, data, grid, codebooks, augmenter=
       _apply, model, augmenter_model=augmenter.model if augmenter else None))
   view_args = _view_args(augmenter)
 
-  def logits_of(rows, boxes, thetas):  # view i: video inputs[rows[i]] cut to boxes[i]
+  def logits_of(videos, rows, boxes, thetas):  # view i: videos[rows[i]] cut to boxes[i]
     out = []
     for i in range(0, len(boxes), e.batch_size):
-      x = views.crop(inputs[rows[i:i + e.batch_size]], boxes[i:i + e.batch_size],
+      x = views.crop(videos[rows[i:i + e.batch_size]], boxes[i:i + e.batch_size],
                      d.clip_frames, size, grid)
       theta = None if thetas is None else jnp.asarray(thetas[i:i + e.batch_size])
       out.append(np.asarray(apply(variables, x, codebooks, view_args, theta)))
     return np.concatenate(out)
 
-  length = data.videos.shape[1]
+  inputs = classify_inputs.as_videos(inputs)
+  length = data.frames
   if not data.frame_level:
     boxes, thetas = test_views(config, length, e.clips)
     per_video = len(boxes)
-    logits = logits_of(np.repeat(np.arange(len(inputs)), per_video),
-                       np.tile(boxes, (len(inputs), 1)),
-                       None if thetas is None else np.tile(thetas, (len(inputs), 1)))
-    return classification.video_level(classification.average_views(logits, per_video),
-                                      data.labels)
+    group = max(1, e.batch_size // per_video)  # videos read at a time: memory stays bounded
+    logits = []
+    for first in range(0, len(inputs), group):
+      videos = np.stack([inputs.video(i) for i in range(first, min(first + group, len(inputs)))])
+      logits.append(logits_of(videos, np.repeat(np.arange(len(videos)), per_video),
+                              np.tile(boxes, (len(videos), 1)),
+                              None if thetas is None else np.tile(thetas, (len(videos), 1))))
+    return classification.video_level(
+        classification.average_views(np.concatenate(logits), per_video), data.labels)
   boxes, thetas = test_views(config, length, None)
   frame_logits, labels = [], []
   for index, label in enumerate(progress.bar(data.labels, 'test', 'video')):
-    logits = logits_of(np.full(len(boxes), index), boxes, thetas)
+    logits = logits_of(inputs.video(index)[None], np.zeros(len(boxes), int), boxes, thetas)
     logits = classification.frame_logits(logits, d.clip_frames)  # [views, clip, C]
     total = np.zeros((length, logits.shape[-1]))
     count = np.zeros((length, 1))
@@ -178,8 +183,8 @@ def run(config, workdir: str, mesh, load_codec, load_augmenter=None):
   model, variables = train(config, workdir, mesh, prepared, codebooks, augmenter)
   trained_s = time.time() - started - prepared_s
   test, grid = prepared.splits['test'], prepared.grid
-  shape = list(views.crop(prepared.inputs['test'][:1], np.zeros((1, 3)), d.clip_frames,
-                          classify_inputs.view_size(config), grid).shape[1:])
+  shape = list(classify_inputs.read_view(classify_inputs.as_videos(prepared.inputs['test']), 0,
+                                         np.zeros(3), config, grid).shape)
   if codebooks is not None:  # S3D reads each code's N codebook vectors, concatenated
     shape[-1] = codebooks.shape[0] * codebooks.shape[2]
   results = dict(prepared.info, level=d.level, classes=len(test.classes), input_shape=shape,
