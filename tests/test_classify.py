@@ -390,3 +390,20 @@ def test_sharded_step_equals_single_device(tmp_path):
   (one, one_loss), (eight, eight_loss) = results
   assert one_loss == pytest.approx(eight_loss, rel=1e-5)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), one, eight)
+
+
+def test_a_large_split_renders_nothing_until_read(tmp_path, monkeypatch):
+  """A split of 5,000 videos is an index: no video is made until a batch reads it, and a
+  batch reads only its own rows."""
+  config = configs.classify.quick('rgb', None, 'smoke')
+  config.data.update(num_train=5000, size=32, frames=8, clip_frames=4, crop=16, batch_size=4)
+  rendered = []
+  original = actions.Scenes.clip
+  monkeypatch.setattr(actions.Scenes, 'clip',
+                      lambda self, i, n: rendered.append(i) or original(self, i, n))
+  split = labeled.load_split(config.data, 'train', str(tmp_path))
+  assert len(split) == 5000 and rendered == []
+  batch = classify_inputs.sample_batch(split, split, views.Grid(), config, 7)
+  rows = np.random.default_rng([config.seed, 7]).integers(5000, size=4)
+  assert sorted(rendered) == sorted(rows.tolist())
+  assert batch['label'].tolist() == split.labels[rows].tolist()

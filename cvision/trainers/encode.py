@@ -2,9 +2,12 @@
 
 The videos are procedural tours or files (`encode.videos`); the store defaults to
 `<workdir>/codes`. Videos already in the store are kept, so a killed run continues
-where it stopped. See `codec_io` for how windows are encoded exactly.
+where it stopped. On several hosts each encodes its own share into the one
+store. See `codec_io` for how windows are encoded exactly.
 """
 import os
+
+import jax
 
 from cvision import atomic_files, codec_io
 from cvision.data import sources
@@ -19,7 +22,10 @@ def run(config, workdir: str, mesh, load_codec):
   report = codec_io.encode_all(codec, store_path, sources.from_encode_config(e, codec.size),
                                e.window, e.chunk_frames, e.skip_existing)
   table = size_table(report)
-  atomic_files.write_text(os.path.join(workdir, 'encode_report.md'), table + '\n')
+  # Each host reports the videos it encoded: on a pod, a file per host.
+  host = f'.{jax.process_index()}' if jax.process_count() > 1 else ''
+  name = f'encode_report{host}.md'
+  atomic_files.write_text(os.path.join(workdir, name), table + '\n')
   print(table)
 
 
