@@ -8,10 +8,12 @@ codes store; the task then reads only codes, never RGB.
 import dataclasses
 import os
 
+import jax
 import numpy as np
 
 from cvision import codec_io, errors
 from cvision.data import codes_store, sources
+from cvision.train_lib import multihost
 
 SPLITS = ('train', 'val', 'test')
 # First seed of each split: far apart, so no tour is in two splits.
@@ -37,15 +39,20 @@ def split_sources(data_config, split: str, size: int):
 
 
 def ensure_encoded(codec, data_config, store_path: str, window: int):
-  """Encodes what is missing (finished videos are reused); returns ids and size reports."""
-  ids, reports = {}, {}
-  for split in SPLITS:
-    report = codec_io.encode_all(codec, store_path,
-                                 split_sources(data_config, split, codec.size), window,
-                                 desc=f'encode {split}')
-    ids[split] = list(report['videos'])
-    reports[split] = report['videos']
-  return ids, reports
+  """Encodes what is missing (finished videos are reused); returns ids and size reports.
+
+  Hosts of a multi-host run share the store: each encodes its share of the videos (two
+  writers of one video would delete each other's chunks), then all wait for the others
+  and read the reports of every video from the store."""
+  videos = {split: list(split_sources(data_config, split, codec.size)) for split in SPLITS}
+  reports = {split: codec_io.encode_all(codec, store_path, multihost.my_share(videos[split]),
+                                        window, desc=f'encode {split}')['videos']
+             for split in SPLITS}
+  if jax.process_count() > 1:
+    multihost.sync('tour_codes.ensure_encoded')
+    reports = {split: codec_io.encode_all(codec, store_path, videos[split], window,
+                                          desc=f'read {split}')['videos'] for split in SPLITS}
+  return {split: list(report) for split, report in reports.items()}, reports
 
 
 def load_chunks(store: codes_store.CodesStore, vid: str, chunk_len: int) -> np.ndarray:

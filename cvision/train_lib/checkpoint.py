@@ -40,13 +40,19 @@ def latest_step(workdir: str):
 
 
 def load_latest(workdir: str, abstract_state):
-  """(step, state) of the newest checkpoint of a run, for other stages to use."""
+  """(step, state) of the newest checkpoint of a run, for other stages to use.
+
+  The state is whole on this process's first device, however it was saved: a model used
+  (not trained) by a stage then runs on each host alone, so hosts can encode or evaluate
+  different videos with it, and a run on one topology reads another's checkpoints."""
   manager = ocp.CheckpointManager(_directory(workdir))
   step = manager.latest_step()
   if step is None:
     manager.close()
     raise errors.MissingInput(f'no checkpoint in {workdir}/checkpoints: train it first')
-  restored = restore(manager, step, abstract_state)
+  here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  restored = restore(manager, step, abstract_state,
+                     jax.tree.map(lambda _: here, abstract_state))
   manager.close()
   return step, restored
 
