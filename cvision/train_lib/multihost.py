@@ -6,8 +6,6 @@ that every host would write the same is written by the primary host alone, and w
 fills a shared folder (a codes store) is split between hosts, which then meet at a barrier
 before anyone reads it.
 """
-import contextlib
-
 import jax
 from jax.experimental import multihost_utils
 
@@ -38,13 +36,3 @@ def my_share(items) -> list:
   whose results all of them read afterwards."""
   return list(items)[jax.process_index()::jax.process_count()]
 
-
-@contextlib.contextmanager
-def primary_first(name: str):
-  """Runs the block on the primary host, then on the others: for work (training a missing
-  model, writing a shared file) that the others should find done instead of repeating."""
-  if not is_primary():
-    sync(name)
-  yield
-  if is_primary():
-    sync(name)
