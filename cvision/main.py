@@ -96,7 +96,7 @@ def main(argv):
   explicit = [f'--{f.name}' for f in (_COORDINATOR, _NUM_PROCESSES, _PROCESS_ID)
               if f.present]
   if explicit and not _MULTIHOST.value:
-    raise app.UsageError(f'{", ".join(explicit)} need --multihost')
+    raise app.UsageError(f'{", ".join(explicit)}: only with --multihost')
   if _MULTIHOST.value:
     multihost.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   try:
