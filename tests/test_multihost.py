@@ -17,7 +17,7 @@ import orbax.checkpoint as ocp
 import pytest
 
 import conftest
-import multihost_rows
+import multihost_probe
 from cvision.data import codes_store
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -152,15 +152,18 @@ def _stopped_after(source, destination, checkpoints: str, step: int, results=())
     os.remove(os.path.join(destination, name))
 
 
-def test_each_host_reads_its_own_rows_of_the_global_batch(tmp_path, compile_cache):
+def test_each_host_reads_its_own_rows_and_loads_models_the_mesh_takes(tmp_path,
+                                                                     compile_cache):
   coordinator = f'localhost:{_free_port()}'
-  script = os.path.join(ROOT, 'tests', 'multihost_rows.py')
+  script = os.path.join(ROOT, 'tests', 'multihost_probe.py')
   _run_together([[sys.executable, script, coordinator, str(HOSTS), str(i), str(tmp_path)]
                  for i in range(HOSTS)], _env(DEVICES // HOSTS, compile_cache),
                 str(tmp_path / 'logs'))
-  hosts = [np.load(tmp_path / f'rows.{i}.npz') for i in range(HOSTS)]
-  for stage, whole in (('classify', multihost_rows.classify_batch()),
-                       ('pastfuture', multihost_rows.pastfuture_batch())):
+  hosts = [np.load(tmp_path / f'found.{i}.npz') for i in range(HOSTS)]
+  for found in hosts:
+    assert found['model/sum'] == 15
+  for stage, whole in (('classify', multihost_probe.classify_batch()),
+                       ('pastfuture', multihost_probe.pastfuture_batch())):
     for key, rows in whole.items():  # one process: the whole global batch
       per_host = len(rows) // HOSTS
       for i, found in enumerate(hosts):

@@ -3,6 +3,8 @@ import json
 import os
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import orbax.checkpoint as ocp
 
 from cvision import atomic_files, errors
@@ -42,9 +44,10 @@ def latest_step(workdir: str):
 def load_latest(workdir: str, abstract_state):
   """(step, state) of the newest checkpoint of a run, for other stages to use.
 
-  The state is whole on this process's first device, however it was saved: a model used
-  (not trained) by a stage then runs on each host alone, so hosts can encode or evaluate
-  different videos with it, and a run on one topology reads another's checkpoints."""
+  The state is whole on this process, however it was saved, and placed as arrays made
+  here are (not committed to a device): a model used, not trained, by a stage then runs
+  on each host alone (hosts encode different videos with it), or is laid over the mesh of
+  all hosts when a step takes it, and a run on one topology reads another's checkpoints."""
   manager = ocp.CheckpointManager(_directory(workdir))
   step = manager.latest_step()
   if step is None:
@@ -54,7 +57,7 @@ def load_latest(workdir: str, abstract_state):
   restored = restore(manager, step, abstract_state,
                      jax.tree.map(lambda _: here, abstract_state))
   manager.close()
-  return step, restored
+  return step, jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), restored)
 
 
 def claim_workdir(workdir: str, identity: dict, name: str = 'run.json',

@@ -1,11 +1,12 @@
-"""What each host feeds to a training step; run by test_multihost under several processes.
+"""What each host of a run sees; run by test_multihost under several processes.
 
-PYTHONPATH=. python tests/multihost_rows.py COORDINATOR NUM_PROCESSES PROCESS_ID OUT_DIR
+PYTHONPATH=. python tests/multihost_probe.py COORDINATOR NUM_PROCESSES PROCESS_ID OUT_DIR
 
-Writes `OUT_DIR/rows.<process id>.npz`: for one global batch of the classify and the
+Writes `OUT_DIR/found.<process id>.npz`: for one global batch of the classify and the
 past-future stage (each a pure function of seed and step), this host's rows, the rows of
 the global array `sharding.put_batch` makes that sit on this host's devices, and that
-whole array gathered back from all hosts.
+whole array gathered back from all hosts; and a model saved by all hosts, loaded back by
+`checkpoint.load_latest` and laid over the mesh of all hosts, as a step takes it.
 """
 import os
 import sys
@@ -17,7 +18,7 @@ from jax.experimental import multihost_utils
 from cvision import configs
 from cvision.data import classify_inputs, labeled, views
 from cvision.tasks import pastfuture
-from cvision.train_lib import multihost, sharding
+from cvision.train_lib import checkpoint, multihost, sharding
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEP = 3  # any step: batches of every step are split alike
@@ -57,8 +58,22 @@ def main(coordinator: str, processes: str, index: str, out_dir: str):
       found[f'{stage}/{key}/on_my_devices'] = np.asarray(sorted(
           {i for shard in placed[key].addressable_shards
            for i in range(*shard.index[0].indices(len(found[f'{stage}/{key}/gathered'])))}))
-  np.savez(os.path.join(out_dir, f'rows.{jax.process_index()}.npz'), **found)
-  multihost.sync('rows written')
+  found['model/sum'] = model_sum(mesh, os.path.join(out_dir, 'model'))
+  np.savez(os.path.join(out_dir, f'found.{jax.process_index()}.npz'), **found)
+  multihost.sync('found written')
+
+
+def model_sum(mesh, workdir: str) -> np.ndarray:
+  """A model saved by all hosts and loaded for use (as a codec or augmenter is), summed by
+  a step over the mesh of all hosts: `arange(6).sum()` when loading leaves it placeable."""
+  weights = {'w': jax.device_put(np.arange(6.0, dtype=np.float32), sharding.replicated(mesh))}
+  manager = checkpoint.make_manager(workdir)
+  checkpoint.save(manager, 1, weights)
+  manager.wait_until_finished()
+  manager.close()
+  _, loaded = checkpoint.load_latest(workdir, jax.eval_shape(lambda: weights))
+  placed = jax.device_put(loaded, sharding.replicated(mesh))
+  return np.asarray(jax.jit(lambda model: model['w'].sum())(placed))
 
 
 if __name__ == '__main__':
