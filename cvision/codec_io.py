@@ -14,6 +14,7 @@ from absl import logging
 
 from cvision import errors, progress
 from cvision.data import codes_store
+from cvision.train_lib import multihost
 
 
 def temporal_context(model) -> int:
@@ -85,7 +86,7 @@ def encode_all(codec, store_path: str, videos, window: int, chunk_frames: int = 
   """Encodes every `(id, frames, meta)` of `videos` into the store (those already there
   are kept); returns a size report `{videos: {id: sizes}, store, codec}`.
 
-  On a multi-host run `videos` is this host's share (`sources.host_share`): each host
+  On a multi-host run `videos` is this host's share (`multihost.my_share`): each host
   encodes its own videos, then all wait for each other, so every host can read the whole
   store when this returns. A killed run resumes at the first uncommitted video."""
   store = codes_store.CodesStore.open(
@@ -106,8 +107,8 @@ def encode_all(codec, store_path: str, videos, window: int, chunk_frames: int = 
             bar.update(len(codes) * codec.model.time_factor)
       report['videos'][vid] = stored_sizes(codec, store, vid, meta.get('source_bytes'))
       logging.info('%s: %s', vid, report['videos'][vid])
-  _all_hosts_done(store_path)
-  if jax.process_index() == 0:
+  multihost.sync(f'encoded {store_path}')  # every host's share committed
+  if multihost.is_primary():
     store.compact_index()
   return report
 
@@ -117,10 +118,3 @@ def stored_sizes(codec, store, vid: str, source_bytes: int | None = None) -> dic
   rgb_frames = store.code_frames(vid) * codec.model.time_factor
   return dict(frames=rgb_frames, code_bytes=store.disk_bytes(vid),
               raw_rgb_bytes=rgb_frames * codec.size * codec.size * 3, source_bytes=source_bytes)
-
-
-def _all_hosts_done(store_path: str):
-  """Waits until every host has committed its share of the store."""
-  if jax.process_count() > 1:
-    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-    multihost_utils.sync_global_devices(f'encoded {store_path}')

@@ -20,7 +20,7 @@ from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wron
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
 
 from cvision import configs, errors, provision  # pylint: disable=g-import-not-at-top
-from cvision.train_lib import sharding  # pylint: disable=g-import-not-at-top
+from cvision.train_lib import multihost, sharding  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file '
@@ -29,7 +29,16 @@ _WORKDIR = flags.DEFINE_string('workdir', None,
                                'Where checkpoints, metrics, outputs and log.txt go '
                                '(default: runs/<config file name>).')
 _MULTIHOST = flags.DEFINE_bool('multihost', False,
-                               'Call jax.distributed.initialize() (TPU VM pods, SLURM).')
+                               'Join the other processes of the run through '
+                               'jax.distributed.initialize() (TPU VM pods, SLURM, clusters).')
+_COORDINATOR = flags.DEFINE_string('coordinator_address', None,
+                                   'With --multihost: host:port of process 0 (default: '
+                                   'found by JAX on TPU VMs and under SLURM).')
+_NUM_PROCESSES = flags.DEFINE_integer('num_processes', None,
+                                      'With --multihost: how many processes the run has.')
+_PROCESS_ID = flags.DEFINE_integer('process_id', None,
+                                   'With --multihost: this process\'s index, 0 to '
+                                   'num_processes - 1.')
 
 
 def default_workdir(config_path: str) -> str:
@@ -84,8 +93,12 @@ def parse_flags(argv):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  explicit = [f'--{f.name}' for f in (_COORDINATOR, _NUM_PROCESSES, _PROCESS_ID)
+              if f.present]
+  if explicit and not _MULTIHOST.value:
+    raise app.UsageError(f'{", ".join(explicit)}: only with --multihost')
   if _MULTIHOST.value:
-    jax.distributed.initialize()
+    multihost.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   try:
     config = configs.check(_CONFIG.value)
   except errors.UserError as e:

@@ -13,7 +13,7 @@ import ml_collections
 from absl import logging
 
 from cvision import configs, errors, trained_augmenter, trained_codec, trained_rdcodec
-from cvision.train_lib import checkpoint
+from cvision.train_lib import checkpoint, multihost
 from cvision.trainers import augmenter as augmenter_trainer
 from cvision.trainers import codec as codec_trainer
 from cvision.trainers import rdcodec as rdcodec_trainer
@@ -23,12 +23,15 @@ def ensure_codec(workdir: str, codec_config: str | ml_collections.ConfigDict,
                  mesh) -> trained_codec.TrainedCodec:
   """The codec in `workdir`; trained (or finished) first if needed, from `codec_config`:
   an experiment file `path.py[:variant]`, or a codec config itself."""
-  if trained_codec.read_info(workdir) is None:
+  found = trained_codec.read_info(workdir) is not None
+  stopped = found and trained_codec.unfinished(workdir)
+  _read_by_every_host('codec')
+  if not found:
     if not codec_config:
       raise errors.MissingInput(f'no codec in {workdir}: train one there (the codec stage) '
                                 f'or set codec.config to train it on the way')
     why = f'no codec in {workdir}'
-  elif stopped := trained_codec.unfinished(workdir):
+  elif stopped:
     why = f'the codec in {workdir} stopped at step {stopped[0]} of {stopped[1]}'
     if not codec_config:
       raise errors.MissingInput(f'{why}: finish it with the codec stage '
@@ -53,10 +56,17 @@ def _stage_config(spec: str | ml_collections.ConfigDict, stage: str, why: str):
   return config
 
 
+def _read_by_every_host(what: str):
+  """Waits until every host has looked at a model's workdir: training it writes there, and
+  a host that looked later would decide otherwise (load it, or finish it) than the rest."""
+  multihost.sync(f'provision: {what} looked at')
+
+
 def _needs_training(workdir: str, info: dict | None, what: str) -> str | None:
   """None when the model `info` describes finished training in `workdir`; otherwise why
   it has to be trained (none there, or stopped part way)."""
   step = checkpoint.latest_step(workdir) if info else None
+  _read_by_every_host(what)
   if info is not None and step is not None and step >= info['train']['steps']:
     return None
   if info is None:

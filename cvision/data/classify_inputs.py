@@ -19,8 +19,8 @@ import jax
 import numpy as np
 
 from cvision import codec_io, errors
-from cvision.data import codes_store, labeled, sources, views
-from cvision.train_lib import sharding
+from cvision.data import codes_store, labeled, views
+from cvision.train_lib import multihost, sharding
 
 INPUTS = ('rgb', 'codes', 'recon')
 AUGMENTS = ('none', 'nn_crop', 'learned')
@@ -112,7 +112,7 @@ def encode_split(codec, store_path: str, split: labeled.Split,
 
   meta = dict(source='classify', fps=25.0, frames=split.frames, source_bytes=None)
   encoded = ((name(split.ids[i], o), frames(i, o), meta)
-             for i in sources.host_share(range(len(split))) for o in versions[i])
+             for i in multihost.my_share(range(len(split))) for o in versions[i])
   codec_io.encode_all(codec, store_path, encoded, window=split.frames)
   store = codes_store.CodesStore.open(store_path, codes_store.codec_manifest(codec))
   if offsets is None:

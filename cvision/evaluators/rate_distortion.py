@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from cvision import atomic_files, metrics, progress
 from cvision.data import eval_clips
 from cvision.evaluators import classic_codecs
+from cvision.train_lib import multihost
 
 KEYS = ('psnr', 'ssim', 'ms_ssim', 'mae', 'bpp')
 
@@ -58,10 +59,12 @@ def evaluate(eval_config, codec, codec_workdir: str, out_dir: str) -> dict:
                    entry['neural']['psnr'], entry['neural']['cr'])
       bar.update()
   results['summary'] = summarize(results['clips'], wanted)
-  atomic_files.write_json(os.path.join(out_dir, 'rd_points.json'), results)
   table = markdown_table(results['summary'])
-  atomic_files.write_text(os.path.join(out_dir, 'rd_table.md'), table + '\n')
-  plot_rd(results, os.path.join(out_dir, 'rd_curve.png'))
+  if multihost.is_primary():  # every host evaluates (the codec is collective); one writes
+    atomic_files.write_json(os.path.join(out_dir, 'rd_points.json'), results)
+    atomic_files.write_text(os.path.join(out_dir, 'rd_table.md'), table + '\n')
+    with atomic_files.replacing(os.path.join(out_dir, 'rd_curve.png'), '.png') as tmp:
+      plot_rd(results, tmp)
   print(table)
   return results
 

@@ -3,6 +3,8 @@ import json
 import os
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import orbax.checkpoint as ocp
 
 from cvision import atomic_files, errors
@@ -40,15 +42,22 @@ def latest_step(workdir: str):
 
 
 def load_latest(workdir: str, abstract_state):
-  """(step, state) of the newest checkpoint of a run, for other stages to use."""
+  """(step, state) of the newest checkpoint of a run, for other stages to use.
+
+  The state is whole on this process, however it was saved, and placed as arrays made
+  here are (not committed to a device): a model used, not trained, by a stage then runs
+  on each host alone (hosts encode different videos with it), or is laid over the mesh of
+  all hosts when a step takes it, and a run on one topology reads another's checkpoints."""
   manager = ocp.CheckpointManager(_directory(workdir))
   step = manager.latest_step()
   if step is None:
     manager.close()
     raise errors.MissingInput(f'no checkpoint in {workdir}/checkpoints: train it first')
-  restored = restore(manager, step, abstract_state)
+  here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  restored = restore(manager, step, abstract_state,
+                     jax.tree.map(lambda _: here, abstract_state))
   manager.close()
-  return step, restored
+  return step, jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), restored)
 
 
 def claim_workdir(workdir: str, identity: dict, name: str = 'run.json',

@@ -21,7 +21,7 @@ from cvision.data import classify_inputs, labeled, views
 from cvision.evaluators import classification
 from cvision.tasks import augment
 from cvision.tasks import classify as task
-from cvision.train_lib import checkpoint, scaffold, sharding, state as state_lib
+from cvision.train_lib import checkpoint, multihost, scaffold, sharding, state as state_lib
 
 
 def _view_args(augmenter, mesh=None):
@@ -199,10 +199,11 @@ def run(config, workdir: str, mesh, load_codec, load_augmenter=None):
 
 
 def _write_results(config, workdir, results, classes):
-  atomic_files.write_json(os.path.join(workdir, 'results.json'), results)
   table = classification.results_table([results])
   confusion = classification.confusion_table(results['test']['confusion'], classes)
-  atomic_files.write_text(os.path.join(workdir, 'results.md'), f'{table}\n\n{confusion}\n')
+  if multihost.is_primary():  # every host tests alike; its timings are its own
+    atomic_files.write_json(os.path.join(workdir, 'results.json'), results)
+    atomic_files.write_text(os.path.join(workdir, 'results.md'), f'{table}\n\n{confusion}\n')
   writer = scaffold.make_writer(workdir)
   writer.write_scalars(config.train.steps, {f'test/{k}': v for k, v in results['test'].items()
                                             if k != 'confusion'})

@@ -12,7 +12,7 @@ from cvision import metrics, trained_codec
 from cvision.data import eval_clips, pipeline
 from cvision.evaluators import rate_distortion
 from cvision.models import vqvae
-from cvision.train_lib import scaffold, sharding, state as state_lib
+from cvision.train_lib import multihost, scaffold, sharding, state as state_lib
 
 
 def train_step(state, batch, rng, *, model, ms_ssim_weight: float = 0.0,
@@ -108,6 +108,8 @@ def _write_preview(writer, workdir, model, state, clip, step):
   strip = np.concatenate([np.concatenate(list(clip / 255.0), 1),
                           np.concatenate(list(recon), 1)], 0)
   writer.write_images(step, {'reconstruction': strip[None]})
+  if not multihost.is_primary():  # every host computed it (the weights span them all)
+    return
   os.makedirs(os.path.join(workdir, 'previews'), exist_ok=True)
   Image.fromarray((strip * 255).round().astype(np.uint8)).save(
       os.path.join(workdir, 'previews', f'step_{step:07d}.png'))

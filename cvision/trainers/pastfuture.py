@@ -18,14 +18,14 @@ from cvision import atomic_files, errors, progress
 from cvision.data import codes_store, tour_codes
 from cvision.evaluators import pastfuture as report
 from cvision.tasks import pastfuture as task
-from cvision.train_lib import checkpoint, scaffold, state as state_lib
+from cvision.train_lib import checkpoint, multihost, scaffold, state as state_lib
 
 
 def train_memory(config, memory_name, tours, codebooks, workdir, mesh):
   """Trains one memory on the train tours (resuming from `workdir`); returns model, params."""
   lanes = task.Lanes(config, tours)
   model, init, shardings_of, update = task.setup(config, memory_name, lanes, codebooks, mesh)
-  run = scaffold.TrainRun(workdir, mesh, config.shard_rules, keep=1)
+  run = scaffold.TrainRun(workdir, mesh, config.shard_rules)
   carry, shardings = run.initial_state(init, jax.random.key(config.seed), shardings_of)
   carry = run.loop(carry, update(shardings), lanes.batches(run.start, config.train.steps),
                    config.train, name=f'train {memory_name}',
@@ -127,8 +127,10 @@ def run(config, workdir: str, mesh, load_codec):
                                                    codebooks, f'{split} {memory_name}')
                             for split in ('val', 'test')}
     print(f"{memory_name}: test accuracy {100 * results[memory_name]['test']['accuracy']:.1f}%")
-    atomic_files.write_json(results_path, results, indent=2)
-  _write_report(config, workdir, results, tours['test'], sizes['test'])
+    if multihost.is_primary():  # every host has the same results: one writes them
+      atomic_files.write_json(results_path, results, indent=2)
+  if multihost.is_primary():
+    _write_report(config, workdir, results, tours['test'], sizes['test'])
 
 
 def _write_report(config, workdir, results, test_tours, test_sizes):
