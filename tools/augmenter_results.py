@@ -12,9 +12,9 @@ A missing file leaves its entry out, named in the output's `missing`.
 import argparse
 import json
 import os
-import subprocess
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from results_files import ROOT, header, read  # tools/, beside this script
+
 KEYS = ('learned_ssim', 'identity_ssim', 'ceiling_ssim', 'nn_ssim', 'code_agreement',
         'learned_psnr', 'identity_psnr', 'ceiling_psnr', 'nn_psnr')
 # row -> (workdir suffix, results file in it, the test views it must have: crops, flips)
@@ -35,26 +35,17 @@ COMMANDS = [
     'python tools/augmenter_results.py']
 
 
-def _read(path: str, missing: list):
-  if not os.path.exists(path):
-    missing.append(os.path.relpath(path, ROOT))
-    return None
-  with open(path) as f:
-    return json.load(f)
-
 
 def collect(runs: str) -> dict:
   missing = []
-  commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
-                          capture_output=True, text=True).stdout.strip()
-  out = dict(commit=commit, command=' && '.join(COMMANDS))
+  out = header(COMMANDS, short=True)
   for name, folder in (('cr256', 'augmenter_cr256'), ('cr32', 'augmenter_cr30')):
-    evaluation = _read(os.path.join(runs, folder, 'eval', 'augmentation.json'), missing)
+    evaluation = read(os.path.join(runs, folder, 'eval', 'augmentation.json'), missing)
     if evaluation:
       out[name] = {kind: {k: round(row[k], 4) for k in KEYS if k in row}
                    for kind, row in evaluation['kinds'].items()}
       out[name]['identity_psnr_gap_db'] = round(evaluation['identity_psnr_gap_db'], 3)
-  bench = _read(os.path.join(runs, 'benchmark_augmenter', 'benchmark.json'), missing)
+  bench = read(os.path.join(runs, 'benchmark_augmenter', 'benchmark.json'), missing)
   if bench:
     out['speedup_vs_decode_augment_encode'] = round(bench['speedup_vs_decode_augment_encode'], 1)
     out['speedup_augment_and_infer'] = round(bench['speedup_augment_and_infer'], 2)
@@ -69,7 +60,7 @@ def collect(runs: str) -> dict:
     rows = {}
     for row, (folder, name, test_views) in ROWS.items():
       path = os.path.join(runs, f't4_{prefix}_{folder}', name)
-      result = _read(path, missing)
+      result = read(path, missing)
       if result and (result['views']['crops'], result['views']['flips']) != test_views:
         missing.append(f'{os.path.relpath(path, ROOT)} (holds another row\'s test views)')
       elif result:

@@ -10,9 +10,9 @@ output's `missing`.
 import argparse
 import json
 import os
-import subprocess
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from results_files import ROOT, header, read  # tools/, beside this script
+
 COMMANDS = [
     'python -m cvision.main --config=experiments/rdcodec_sweep.py --workdir=runs/rdcodec_sweep',
     'python tools/fuzz_cvz.py --cases=10000 --out=runs/fuzz_cvz.json',
@@ -22,20 +22,11 @@ COMMANDS = [
 POINT_KEYS = ('codec', 'beta', 'crf', 'bpp_actual', 'bpp_estimated', 'ms_ssim', 'psnr')
 
 
-def _read(path: str, missing: list):
-  if not os.path.exists(path):
-    missing.append(os.path.relpath(path, ROOT))
-    return None
-  with open(path, encoding='utf-8') as f:
-    return json.load(f)
-
 
 def collect(runs: str) -> dict:
   missing = []
-  commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True,
-                          text=True, check=False).stdout.strip()
-  out = dict(commit=commit, command=' && '.join(COMMANDS))
-  sweep = _read(os.path.join(runs, 'rdcodec_sweep', 'rdcodec.json'), missing)
+  out = header(COMMANDS)
+  sweep = read(os.path.join(runs, 'rdcodec_sweep', 'rdcodec.json'), missing)
   if sweep:
     out['points'] = [{k: p[k] for k in POINT_KEYS if k in p} for p in sweep['points']]
     out['best'] = sweep.get('best')
@@ -47,11 +38,11 @@ def collect(runs: str) -> dict:
     out['roundtrip_exact'] = dict(checked=r['checked'], equal=r['equal'],
                                   all_equal=r['checked'] == r['equal'])
     out['payload_over_estimate_max'] = sweep.get('payload_over_estimate_max')
-  fuzz = _read(os.path.join(runs, 'fuzz_cvz.json'), missing)
+  fuzz = read(os.path.join(runs, 'fuzz_cvz.json'), missing)
   if fuzz:
     out['fuzz'] = {k: fuzz[k] for k in ('cases', 'failures', 'decoded', 'refused',
                                           'slowest_s', 'peak_rss_mb')}
-  bench = _read(os.path.join(runs, 'benchmark_rdcodec', 'benchmark.json'), missing)
+  bench = read(os.path.join(runs, 'benchmark_rdcodec', 'benchmark.json'), missing)
   if bench:
     out['speed'] = {k: bench.get(k) for k in (
         'compress_fps', 'compress_verified_fps', 'decompress_fps', 'x264_encode_fps',

@@ -11,9 +11,9 @@ file leaves its entry out, named in the output's `missing`.
 import argparse
 import json
 import os
-import subprocess
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from results_files import ROOT, header, read  # tools/, beside this script
+
 COMMANDS = [
     'python tools/scale_benchmark.py --part=store --out=runs/scale/store_100k.json',
     'python tools/scale_benchmark.py --part=classify --out=runs/scale/classify_20k.json',
@@ -24,35 +24,26 @@ COMMANDS = [
     'python tools/scale_results.py']
 
 
-def _read(path: str, missing: list):
-  if not os.path.exists(path):
-    missing.append(os.path.relpath(path, ROOT))
-    return None
-  with open(path, encoding='utf-8') as f:
-    return json.load(f)
-
 
 def collect(runs: str) -> dict:
   missing = []
-  commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True,
-                          text=True, check=False).stdout.strip()
-  out = dict(commit=commit, command=' && '.join(COMMANDS))
-  store = _read(os.path.join(runs, 'scale', 'store_100k.json'), missing)
+  out = header(COMMANDS)
+  store = read(os.path.join(runs, 'scale', 'store_100k.json'), missing)
   if store:
     out['store_100k'] = dict(open_and_read_1000_s=store['open_and_read_s'],
                              peak_rss_mb=store['peak_rss_mb'], details=store)
-  big = _read(os.path.join(runs, 'scale', 'classify_20k.json'), missing)
+  big = read(os.path.join(runs, 'scale', 'classify_20k.json'), missing)
   if big:
     out['classify_20k_split_peak_rss_gb'] = big['peak_rss_gb']
     out['classify_20k'] = big
-  small = _read(os.path.join(runs, 'scale', 'classify_600.json'), missing)
+  small = read(os.path.join(runs, 'scale', 'classify_600.json'), missing)
   if small:
     out['classify_600'] = small
-  pair = _read(os.path.join(runs, 'scale', 'two_process.json'), missing)
+  pair = read(os.path.join(runs, 'scale', 'two_process.json'), missing)
   if pair:
     out['two_process_equal'] = pair['equal']
     out['two_process'] = pair
-  kills = _read(os.path.join(runs, 'kill_anywhere.json'), missing)
+  kills = read(os.path.join(runs, 'kill_anywhere.json'), missing)
   if kills:
     out['kills'] = {k: kills['kills'][k] for k in ('made', 'same_result',
                                                    'partial_outputs_seen')}
