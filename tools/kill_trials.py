@@ -39,10 +39,12 @@ class Stage:
 
 @dataclasses.dataclass(frozen=True)
 class Kill:
-  """When to kill: `seconds` after the start, or `save_delay` seconds after a checkpoint
-  save is first seen under way (a window too short for random moments to hit often)."""
+  """When to kill: `seconds` after the start (`aim`: the reference's phase then), or
+  `save_delay` seconds after a checkpoint save is first seen under way (a window too
+  short for random moments to hit often)."""
   seconds: float | None = None
   save_delay: float | None = None
+  aim: str = ''
 
   def __str__(self):
     return f'{self.seconds:.2f} s' if self.seconds is not None else (
@@ -57,21 +59,26 @@ def _saving(workdir: str) -> bool:
     return False
 
 
-def attempt(cmd: list, workdir: str, kill: Kill | None, limit: float) -> dict:
+def attempt(cmd: list, workdir: str, kill: Kill | None, limit: float,
+            timeline: tuple | None = None) -> dict:
   """Runs `cmd` once, SIGKILLing its process group at `kill` (or, failed, at `limit`
-  seconds). Its output goes to `<workdir>.attempt<i>.{out,err}` beside the workdir."""
+  seconds). Its output goes to `<workdir>.attempt<i>.{out,err}` beside the workdir.
+  timeline: `(stage, [])`: the list gets `(seconds, phase)` at each change of phase."""
   folder, name = os.path.split(workdir)
   earlier = [n for n in os.listdir(folder) if n.startswith(f'{name}.attempt')
              and n.endswith('.err')]
   logs = os.path.join(folder, f'{name}.attempt{len(earlier)}')
   env = dict(os.environ, PYTHONPATH=ROOT, XLA_FLAGS=XLA_FLAGS)
   with open(logs + '.out', 'w') as out, open(logs + '.err', 'w') as err:
-    start, save_seen, due = time.monotonic(), None, False
+    start, save_seen, followed, due = time.monotonic(), None, -1.0, False
     # Its own session: the kill reaches every process it starts, and only those.
     proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=out, stderr=err,
                             start_new_session=True)
     while (rc := proc.poll()) is None:
       now = time.monotonic() - start
+      if timeline and now - followed >= 0.05:  # often enough for phases of a second
+        _follow(timeline, now, logs + '.err', workdir)
+        followed = now
       if kill and kill.save_delay is not None and save_seen is None and _saving(workdir):
         save_seen = now
       due = kill is not None and (
@@ -86,6 +93,14 @@ def attempt(cmd: list, workdir: str, kill: Kill | None, limit: float) -> dict:
     stderr = f.read()
   return dict(rc=rc, killed=rc == -signal.SIGKILL and due,
               seconds=time.monotonic() - start, stderr=stderr)
+
+
+def _follow(timeline: tuple, now: float, stderr_path: str, workdir: str):
+  stage, changes = timeline
+  with open(stderr_path, errors='replace') as f:
+    current = phase(stage, f.read(), ['.orbax-checkpoint-tmp'] if _saving(workdir) else [])
+  if not changes or changes[-1][1] != current:
+    changes.append((now, current))
 
 
 _BAR = re.compile(r'([A-Za-z][\w -]*?):\s+\d+%\|[^|\n\r]*\|\s*(\d+)/(\d+)')
@@ -131,7 +146,8 @@ def trial(stage: Stage, workdir: str, moments: list, reference: dict, limit: flo
       done = run
       break
     snap = kill_checks.snapshot(workdir, **snap_args)
-    snap.update(moment=str(moment), log_size=kill_checks.log_size(workdir),
+    aim = moment.aim or ('checkpoint save' if moment.save_delay is not None else 'any')
+    snap.update(moment=str(moment), aim=aim, log_size=kill_checks.log_size(workdir),
                 phase=phase(stage, run['stderr'], set(snap['temporaries']) - seen))
     seen.update(snap['temporaries'])  # a killed save's folder stays: not new next time
     kills.append(snap)
@@ -164,22 +180,34 @@ def trial(stage: Stage, workdir: str, moments: list, reference: dict, limit: flo
   return outcome
 
 
-def first_kills(rng, count: int, seconds: float, saves: int) -> list:
-  """`saves` kills during checkpoint saves, then moments stratified over `[0, seconds)`
-  (one per equal slice, so every phase of the run is hit), shuffled."""
-  spread = count - saves
-  moments = (np.arange(spread) + rng.uniform(size=spread)) / max(spread, 1) * seconds
-  return ([Kill(save_delay=float(d)) for d in rng.uniform(0, 0.2, size=saves)]
-          + [Kill(seconds=float(m)) for m in rng.permutation(moments)])
+def first_kills(rng, count: int, changes: list, seconds: float, saves: int) -> list:
+  """`saves` kills during checkpoint saves, then moments spread over the phases of the
+  reference run (`changes`: its `(seconds, phase)` timeline), in turn, each uniform over
+  that phase's time: start-up is most of a tiny run, so uniform moments would rarely hit
+  the rest."""
+  ends = [t for t, _ in changes[1:]] + [seconds]
+  spans = {}
+  for (start, name), end in zip(changes, ends):
+    if name != 'checkpoint save':  # hit by the save kills
+      spans.setdefault(name, []).append((start, end))
+  order = list(rng.permutation(list(spans)))
+  kills = [Kill(save_delay=float(d)) for d in rng.uniform(0, 0.2, size=saves)]
+  for i in range(count - saves):
+    name = order[i % len(order)]
+    lengths = np.array([end - start for start, end in spans[name]]) + 1e-9
+    start, end = spans[name][rng.choice(len(lengths), p=lengths / lengths.sum())]
+    kills.append(Kill(seconds=float(rng.uniform(start, end)), aim=str(name)))
+  return kills
 
 
 def run_stage(stage: Stage, root: str, kills: int, rng, per_trial: int = 1,
               save_kills: int = 1, atol: float = 0.0) -> dict:
   """The reference run, then trials until `kills` kills were made (a kill misses when
   the run finishes first; then more trials, at most twice as many as planned)."""
-  reference = dict(workdir=os.path.join(root, stage.name, 'reference'))
+  reference = dict(workdir=os.path.join(root, stage.name, 'reference'), phases=[])
   os.makedirs(os.path.dirname(reference['workdir']), exist_ok=True)
-  run = attempt(stage.command(reference['workdir']), reference['workdir'], None, 3600)
+  run = attempt(stage.command(reference['workdir']), reference['workdir'], None, 3600,
+                (stage, reference['phases']))
   if run['rc'] != 0:
     raise RuntimeError(f'the {stage.name} reference run failed:\n{run["stderr"][-3000:]}')
   seconds = run['seconds']
@@ -187,7 +215,8 @@ def run_stage(stage: Stage, root: str, kills: int, rng, per_trial: int = 1,
   reference.update(seconds=round(seconds, 1), checkpoint=steps[-1] if steps else None,
                    state=kill_checks.newest_state(reference['workdir']))
   planned = -(-kills // per_trial)
-  firsts = first_kills(rng, planned, seconds, min(save_kills, planned) if steps else 0)
+  firsts = first_kills(rng, planned, reference['phases'], seconds,
+                       min(save_kills, planned) if steps else 0)
   trials, made = [], 0
   while made < kills and len(trials) < 2 * planned:
     first = (firsts[len(trials)] if len(trials) < planned else
@@ -198,9 +227,11 @@ def run_stage(stage: Stage, root: str, kills: int, rng, per_trial: int = 1,
     outcome = trial(stage, workdir, [first, *later], reference, 20 * seconds + 60, atol)
     made += len(outcome['kills'])
     trials.append(outcome)
-    print(f'{stage.name} trial {len(trials)}: killed at '
-          f'{", ".join(k["moment"] + " (" + k["phase"] + ")" for k in outcome["kills"])}; '
+    hits = [f'{k["moment"]} (aimed at {k["aim"]}, hit {k["phase"]})' for k in outcome['kills']]
+    missed = f', {outcome["missed"]} missed' if outcome['missed'] else ''
+    print(f'{stage.name} trial {len(trials)}: killed at {", ".join(hits) or "-"}{missed}; '
           f'same result: {outcome["same_result"]}', flush=True)
   del reference['state']
+  reference['phases'] = [(round(t, 2), name) for t, name in reference['phases']]
   return dict(command=' '.join(stage.command('<workdir>')), reference=reference,
               trials=trials)
