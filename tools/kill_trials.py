@@ -159,25 +159,32 @@ def trial(stage: Stage, workdir: str, moments: list, reference: dict, limit: flo
                  attempts=len(kills) + restarts, final_broken=final['broken'],
                  temporaries_left=final['temporaries'],
                  lost=[x for k in kills for x in kill_checks.lost_since(k, final)]
-                 + _resumes(workdir, kills),
-                 differing=kill_checks.differing_results(workdir, reference['workdir'],
-                                                         stage.results))
+                 + _resumes(workdir, kills))
   outcome['kills'] = [dict(k, videos={s: len(v) for s, v in k['videos'].items()})
                       for k in kills]  # counted, not listed, in the report
   if done['rc'] != 0:
     outcome['error'] = done['stderr'][-2000:]
-  for store in stage.stores:
-    outcome['differing'] += kill_checks.store_differences(
-        os.path.join(workdir, store), os.path.join(reference['workdir'], store))
-  if reference['checkpoint'] is not None:
-    state = kill_checks.newest_state(workdir)
-    outcome['checkpoint'] = final['checkpoints'][-1] if final['checkpoints'] else None
-    outcome['max_abs_diff'] = (float('inf') if state is None else
-                               kill_checks.max_abs_difference(state, reference['state']))
+  outcome.update(_compare(stage, workdir, reference, final))
   outcome['same_result'] = (done['rc'] == 0 and not outcome['differing'] and not
                             outcome['lost'] and outcome.get('max_abs_diff', 0) <= atol
                             and outcome.get('checkpoint') == reference['checkpoint'])
   return outcome
+
+
+def _compare(stage: Stage, workdir: str, reference: dict, final: dict) -> dict:
+  """How a finished trial differs from the reference: results files and stores
+  (`differing`), and its newest checkpoint (`checkpoint`, `max_abs_diff`)."""
+  found = dict(differing=kill_checks.differing_results(workdir, reference['workdir'],
+                                                       stage.results))
+  for store in stage.stores:
+    found['differing'] += kill_checks.store_differences(
+        os.path.join(workdir, store), os.path.join(reference['workdir'], store))
+  if reference['checkpoint'] is not None:
+    state = kill_checks.newest_state(workdir)
+    found['checkpoint'] = final['checkpoints'][-1] if final['checkpoints'] else None
+    found['max_abs_diff'] = (float('inf') if state is None else
+                             kill_checks.max_abs_difference(state, reference['state']))
+  return found
 
 
 def first_kills(rng, count: int, changes: list, seconds: float, saves: int) -> list:
