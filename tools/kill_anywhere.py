@@ -1,15 +1,15 @@
 """Kills the codec, encode and classify stages anywhere and checks that each resumes to the
 result of an uninterrupted run, with nothing half-written ever in view and nothing lost.
 
-python tools/kill_anywhere.py --kills=24 --kills_per_trial=2 --report=runs/kill_anywhere.json
+python tools/kill_anywhere.py --kills=30 --kills_per_trial=2 --report=runs/kill_anywhere.json
 
 Each stage runs through the CLI (`python -m cvision.main`) with overrides that make it
 take seconds: once uninterrupted (the reference), then in trials (`kill_trials`), each a
 fresh workdir killed (SIGKILL to the whole process group) and restarted with the same
-command until it finishes. First kills are stratified over the reference's wall time, so
-every phase is hit (start-up, data preparation and encoding, training, evaluation,
-results), and `--save_kills` of them land while a checkpoint is being saved; later kills
-of a trial hit resumed runs. At each kill the workdir is checked as a restart finds it;
+command until it finishes. First kills go to each phase of the reference run in turn
+(start-up, data preparation and encoding, training, evaluation, results; `--save_kills`
+of them to checkpoint saves), at a random point of it; later kills of a trial hit
+resumed runs at random moments. At each kill the workdir is checked as a restart finds it;
 at the end the trial must equal the reference (`kill_checks`): every leaf of the newest
 checkpoint, exactly by default (on CPU a resumed run replays the same compiled steps on
 the same restored bytes, so any difference means state or data that is not a function
@@ -69,7 +69,7 @@ def stages(codec_workdir: str) -> dict:
             after=(('training', 'evaluation'), ('evaluation', 'results write'))),
       Stage('encode', 'experiments/encode_quick.py', (
           codec, '--config.encode.store=', '--config.encode.videos=tours',
-          '--config.encode.num_tours=4', '--config.encode.tour_seconds=2.4',
+          '--config.encode.num_tours=5', '--config.encode.tour_seconds=3.2',
           '--config.encode.window=8', '--config.encode.chunk_frames=4'),
             stores=('codes',), results=('encode_report.md',),
             after=(('encode', 'results write'),)),

@@ -39,16 +39,16 @@ class Stage:
 
 @dataclasses.dataclass(frozen=True)
 class Kill:
-  """When to kill: `seconds` after the start (`aim`: the reference's phase then), or
-  `save_delay` seconds after a checkpoint save is first seen under way (a window too
-  short for random moments to hit often)."""
-  seconds: float | None = None
-  save_delay: float | None = None
-  aim: str = ''
+  """When to kill: `delay` seconds after the run enters `phase` for the `entry`-th time
+  (as its own progress bars and checkpoint folder show, so a slower run is still hit in
+  that phase), or with `phase` '', `delay` seconds after its start."""
+  delay: float
+  phase: str = ''
+  entry: int = 1
 
   def __str__(self):
-    return f'{self.seconds:.2f} s' if self.seconds is not None else (
-        f'save + {self.save_delay:.2f} s')
+    return (f'{self.phase} #{self.entry} + {self.delay:.2f} s' if self.phase else
+            f'{self.delay:.2f} s')
 
 
 def _saving(workdir: str) -> bool:
@@ -59,44 +59,39 @@ def _saving(workdir: str) -> bool:
     return False
 
 
-def attempt(cmd: list, workdir: str, kill: Kill | None, limit: float,
-            timeline: tuple | None = None) -> dict:
+def attempt(cmd: list, workdir: str, stage: Stage, kill: Kill | None, limit: float) -> dict:
   """Runs `cmd` once, SIGKILLing its process group at `kill` (or, failed, at `limit`
-  seconds). Its output goes to `<workdir>.attempt<i>.{out,err}` beside the workdir.
-  timeline: `(stage, [])`: the list gets `(seconds, phase)` at each change of phase."""
+  seconds). Its output goes to `<workdir>.attempt<i>.{out,err}` beside the workdir;
+  `phases` in the result: `(seconds, phase)` at each change of phase."""
   folder, name = os.path.split(workdir)
   earlier = [n for n in os.listdir(folder) if n.startswith(f'{name}.attempt')
              and n.endswith('.err')]
   logs = os.path.join(folder, f'{name}.attempt{len(earlier)}')
   env = dict(os.environ, PYTHONPATH=ROOT, XLA_FLAGS=XLA_FLAGS)
+  changes, due = [], False
   with open(logs + '.out', 'w') as out, open(logs + '.err', 'w') as err:
-    start, save_seen, followed, due = time.monotonic(), None, -1.0, False
+    start = time.monotonic()
     # Its own session: the kill reaches every process it starts, and only those.
     proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=out, stderr=err,
                             start_new_session=True)
     while (rc := proc.poll()) is None:
       now = time.monotonic() - start
-      if timeline and now - followed >= 0.05:  # often enough for phases of a second
-        _follow(timeline, now, logs + '.err', workdir)
-        followed = now
-      if kill and kill.save_delay is not None and save_seen is None and _saving(workdir):
-        save_seen = now
-      due = kill is not None and (
-          (kill.seconds is not None and now >= kill.seconds) or
-          (save_seen is not None and now >= save_seen + kill.save_delay))
+      _follow(changes, now, stage, logs + '.err', workdir)
+      if kill is not None:
+        entries = [t for t, p in changes if p == kill.phase] if kill.phase else [0.0]
+        due = len(entries) >= kill.entry and now >= entries[kill.entry - 1] + kill.delay
       if due or now >= limit:
         os.killpg(proc.pid, signal.SIGKILL)
         rc = proc.wait()
         break
-      time.sleep(0.005)
+      time.sleep(0.02)  # checkpoint saves last a few tenths of a second
   with open(logs + '.err', errors='replace') as f:
     stderr = f.read()
   return dict(rc=rc, killed=rc == -signal.SIGKILL and due,
-              seconds=time.monotonic() - start, stderr=stderr)
+              seconds=time.monotonic() - start, stderr=stderr, phases=changes)
 
 
-def _follow(timeline: tuple, now: float, stderr_path: str, workdir: str):
-  stage, changes = timeline
+def _follow(changes: list, now: float, stage: Stage, stderr_path: str, workdir: str):
   with open(stderr_path, errors='replace') as f:
     current = phase(stage, f.read(), ['.orbax-checkpoint-tmp'] if _saving(workdir) else [])
   if not changes or changes[-1][1] != current:
@@ -141,19 +136,19 @@ def trial(stage: Stage, workdir: str, moments: list, reference: dict, limit: flo
   cmd, kills, done, seen = stage.command(workdir), [], None, set()
   snap_args = dict(stores=stage.stores, results=stage.results)
   for moment in moments:
-    run = attempt(cmd, workdir, moment, limit)
+    run = attempt(cmd, workdir, stage, moment, limit)
     if not run['killed']:
       done = run
       break
     snap = kill_checks.snapshot(workdir, **snap_args)
-    aim = moment.aim or ('checkpoint save' if moment.save_delay is not None else 'any')
-    snap.update(moment=str(moment), aim=aim, log_size=kill_checks.log_size(workdir),
+    snap.update(moment=str(moment), aim=moment.phase or 'any',
+                log_size=kill_checks.log_size(workdir),
                 phase=phase(stage, run['stderr'], set(snap['temporaries']) - seen))
     seen.update(snap['temporaries'])  # a killed save's folder stays: not new next time
     kills.append(snap)
   restarts = 0
   while done is None or (done['rc'] != 0 and restarts < RESTARTS):
-    done, restarts = attempt(cmd, workdir, None, limit), restarts + 1
+    done, restarts = attempt(cmd, workdir, stage, None, limit), restarts + 1
   final = kill_checks.snapshot(workdir, **snap_args)
   outcome = dict(workdir=workdir, missed=len(moments) - len(kills), rc=done['rc'],
                  attempts=len(kills) + restarts, final_broken=final['broken'],
@@ -188,22 +183,24 @@ def _compare(stage: Stage, workdir: str, reference: dict, final: dict) -> dict:
 
 
 def first_kills(rng, count: int, changes: list, seconds: float, saves: int) -> list:
-  """`saves` kills during checkpoint saves, then moments spread over the phases of the
-  reference run (`changes`: its `(seconds, phase)` timeline), in turn, each uniform over
-  that phase's time: start-up is most of a tiny run, so uniform moments would rarely hit
-  the rest."""
+  """`saves` kills during checkpoint saves, then kills spread over the other phases of
+  the reference run (`changes`: its `(seconds, phase)` timeline) in turn, each in one of
+  that phase's stretches (chosen by length) after a delay uniform over its length in the
+  reference: start-up is most of a tiny run, so moments uniform over the whole run would
+  rarely hit the rest."""
   ends = [t for t, _ in changes[1:]] + [seconds]
   spans = {}
   for (start, name), end in zip(changes, ends):
-    if name != 'checkpoint save':  # hit by the save kills
-      spans.setdefault(name, []).append((start, end))
-  order = list(rng.permutation(list(spans)))
-  kills = [Kill(save_delay=float(d)) for d in rng.uniform(0, 0.2, size=saves)]
-  for i in range(count - saves):
-    name = order[i % len(order)]
-    lengths = np.array([end - start for start, end in spans[name]]) + 1e-9
-    start, end = spans[name][rng.choice(len(lengths), p=lengths / lengths.sum())]
-    kills.append(Kill(seconds=float(rng.uniform(start, end)), aim=str(name)))
+    spans.setdefault(name, []).append(end - start)
+  others = [p for p in spans if p != 'checkpoint save']
+  order = list(rng.permutation(others))
+  names = ['checkpoint save'] * (saves if 'checkpoint save' in spans else 0)
+  names += [order[i % len(order)] for i in range(count - len(names))]
+  kills = []
+  for name in names:
+    lengths = np.array(spans[name]) + 1e-9
+    entry = int(rng.choice(len(lengths), p=lengths / lengths.sum()))
+    kills.append(Kill(float(rng.uniform(0, lengths[entry])), str(name), entry + 1))
   return kills
 
 
@@ -211,24 +208,24 @@ def run_stage(stage: Stage, root: str, kills: int, rng, per_trial: int = 1,
               save_kills: int = 1, atol: float = 0.0) -> dict:
   """The reference run, then trials until `kills` kills were made (a kill misses when
   the run finishes first; then more trials, at most twice as many as planned)."""
-  reference = dict(workdir=os.path.join(root, stage.name, 'reference'), phases=[])
+  reference = dict(workdir=os.path.join(root, stage.name, 'reference'))
   os.makedirs(os.path.dirname(reference['workdir']), exist_ok=True)
-  run = attempt(stage.command(reference['workdir']), reference['workdir'], None, 3600,
-                (stage, reference['phases']))
+  run = attempt(stage.command(reference['workdir']), reference['workdir'], stage, None, 3600)
   if run['rc'] != 0:
     raise RuntimeError(f'the {stage.name} reference run failed:\n{run["stderr"][-3000:]}')
   seconds = run['seconds']
   steps = kill_checks.checkpoint_steps(reference['workdir'])
   reference.update(seconds=round(seconds, 1), checkpoint=steps[-1] if steps else None,
+                   phases=[(round(t, 2), name) for t, name in run['phases']],
                    state=kill_checks.newest_state(reference['workdir']))
   planned = -(-kills // per_trial)
-  firsts = first_kills(rng, planned, reference['phases'], seconds,
+  firsts = first_kills(rng, planned, run['phases'], seconds,
                        min(save_kills, planned) if steps else 0)
   trials, made = [], 0
   while made < kills and len(trials) < 2 * planned:
     first = (firsts[len(trials)] if len(trials) < planned else
-             Kill(seconds=float(rng.uniform(0, seconds))))
-    later = [Kill(seconds=float(s))
+             Kill(float(rng.uniform(0, seconds))))
+    later = [Kill(float(s))
              for s in rng.uniform(0, seconds, size=min(per_trial, kills - made) - 1)]
     workdir = os.path.join(root, stage.name, f'trial_{len(trials):02d}')
     outcome = trial(stage, workdir, [first, *later], reference, 20 * seconds + 60, atol)
@@ -239,6 +236,5 @@ def run_stage(stage: Stage, root: str, kills: int, rng, per_trial: int = 1,
     print(f'{stage.name} trial {len(trials)}: killed at {", ".join(hits) or "-"}{missed}; '
           f'same result: {outcome["same_result"]}', flush=True)
   del reference['state']
-  reference['phases'] = [(round(t, 2), name) for t, name in reference['phases']]
   return dict(command=' '.join(stage.command('<workdir>')), reference=reference,
               trials=trials)
