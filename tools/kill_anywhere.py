@@ -69,7 +69,7 @@ def stages(codec_workdir: str) -> dict:
             after=(('training', 'evaluation'), ('evaluation', 'results write'))),
       Stage('encode', 'experiments/encode_quick.py', (
           codec, '--config.encode.store=', '--config.encode.videos=tours',
-          '--config.encode.num_tours=5', '--config.encode.tour_seconds=3.2',
+          '--config.encode.num_tours=6', '--config.encode.tour_seconds=6',
           '--config.encode.window=8', '--config.encode.chunk_frames=4'),
             stores=('codes',), results=('encode_report.md',),
             after=(('encode', 'results write'),)),

@@ -150,7 +150,8 @@ def trial(stage: Stage, workdir: str, moments: list, reference: dict, limit: flo
   while done is None or (done['rc'] != 0 and restarts < RESTARTS):
     done, restarts = attempt(cmd, workdir, stage, None, limit), restarts + 1
   final = kill_checks.snapshot(workdir, **snap_args)
-  outcome = dict(workdir=workdir, missed=len(moments) - len(kills), rc=done['rc'],
+  outcome = dict(workdir=workdir, missed=[str(m) for m in moments[len(kills):]],
+                 rc=done['rc'],
                  attempts=len(kills) + restarts, final_broken=final['broken'],
                  temporaries_left=final['temporaries'],
                  lost=[x for k in kills for x in kill_checks.lost_since(k, final)]
@@ -223,16 +224,17 @@ def run_stage(stage: Stage, root: str, kills: int, rng, per_trial: int = 1,
                        min(save_kills, planned) if steps else 0)
   trials, made = [], 0
   while made < kills and len(trials) < 2 * planned:
-    first = (firsts[len(trials)] if len(trials) < planned else
-             Kill(float(rng.uniform(0, seconds))))
+    first = firsts.pop(0) if firsts else Kill(float(rng.uniform(0, seconds)))
     later = [Kill(float(s))
              for s in rng.uniform(0, seconds, size=min(per_trial, kills - made) - 1)]
     workdir = os.path.join(root, stage.name, f'trial_{len(trials):02d}')
     outcome = trial(stage, workdir, [first, *later], reference, 20 * seconds + 60, atol)
     made += len(outcome['kills'])
     trials.append(outcome)
+    if not outcome['kills'] and first.phase:  # the phase was shorter here: aim earlier
+      firsts.insert(0, dataclasses.replace(first, delay=first.delay / 2))
     hits = [f'{k["moment"]} (aimed at {k["aim"]}, hit {k["phase"]})' for k in outcome['kills']]
-    missed = f', {outcome["missed"]} missed' if outcome['missed'] else ''
+    missed = f', missed {", ".join(outcome["missed"])}' if outcome['missed'] else ''
     print(f'{stage.name} trial {len(trials)}: killed at {", ".join(hits) or "-"}{missed}; '
           f'same result: {outcome["same_result"]}', flush=True)
   del reference['state']
