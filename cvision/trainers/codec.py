@@ -8,7 +8,7 @@ import numpy as np
 import optax
 from absl import logging
 
-from cvision import metrics, trained_codec
+from cvision import atomic_files, metrics, trained_codec
 from cvision.data import eval_clips, pipeline
 from cvision.evaluators import rate_distortion
 from cvision.models import vqvae
@@ -111,8 +111,10 @@ def _write_preview(writer, workdir, model, state, clip, step):
   if not multihost.is_primary():  # every host computed it (the weights span them all)
     return
   os.makedirs(os.path.join(workdir, 'previews'), exist_ok=True)
-  Image.fromarray((strip * 255).round().astype(np.uint8)).save(
-      os.path.join(workdir, 'previews', f'step_{step:07d}.png'))
+  # Atomic: a run killed while saving leaves no truncated image in view.
+  path = os.path.join(workdir, 'previews', f'step_{step:07d}.png')
+  with atomic_files.replacing(path, '.png') as tmp:
+    Image.fromarray((strip * 255).round().astype(np.uint8)).save(tmp)
 
 
 def run(config, workdir: str, mesh, load_codec):
