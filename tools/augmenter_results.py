@@ -9,11 +9,9 @@ and `t4_<cr>_<row>/` (the classify runs of the Table-4 analogue; rows that share
 training keep the first evaluation as `results_crops4.json` / `results_flips1.json`).
 A missing file leaves its entry out, named in the output's `missing`.
 """
-import argparse
-import json
 import os
 
-from results_files import ROOT, header, read  # tools/, beside this script
+from results_files import ROOT, header, main, read  # tools/, beside this script
 
 KEYS = ('learned_ssim', 'identity_ssim', 'ceiling_ssim', 'nn_ssim', 'code_agreement',
         'learned_psnr', 'identity_psnr', 'ceiling_psnr', 'nn_psnr')
@@ -70,16 +68,5 @@ def collect(runs: str) -> dict:
   return out
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--runs', default=os.path.join(ROOT, 'runs'))
-  parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'results', 'augmenter.json'))
-  args = parser.parse_args()
-  results = collect(args.runs)
-  with open(args.out, 'w') as f:
-    json.dump(results, f, indent=1)
-  print(json.dumps(results, indent=1))
-
-
 if __name__ == '__main__':
-  main()
+  main(collect, __doc__, 'augmenter')

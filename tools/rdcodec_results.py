@@ -7,11 +7,9 @@ x265 over CRF, BD-rates, round trips), `fuzz_cvz.json` (tools/fuzz_cvz.py --out=
 `benchmark_rdcodec/benchmark.json`. A missing file leaves its entry out, named in the
 output's `missing`.
 """
-import argparse
-import json
 import os
 
-from results_files import ROOT, header, read  # tools/, beside this script
+from results_files import header, main, read  # tools/, beside this script
 
 COMMANDS = [
     'python -m cvision.main --config=experiments/rdcodec_sweep.py --workdir=runs/rdcodec_sweep',
@@ -51,17 +49,5 @@ def collect(runs: str) -> dict:
   return out
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--runs', default=os.path.join(ROOT, 'runs'))
-  parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'results', 'rdcodec.json'))
-  args = parser.parse_args()
-  result = collect(args.runs)
-  with open(args.out, 'w', encoding='utf-8') as f:
-    json.dump(result, f, indent=1)
-    f.write('\n')
-  print(f'wrote {args.out}' + (f' (missing: {result["missing"]})' if result['missing'] else ''))
-
-
 if __name__ == '__main__':
-  main()
+  main(collect, __doc__, 'rdcodec')

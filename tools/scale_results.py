@@ -8,11 +8,9 @@ split, to show memory does not grow with the split), `scale/two_process.json`
 (tools/two_process_check.py) and `kill_anywhere.json` (tools/kill_anywhere.py). A missing
 file leaves its entry out, named in the output's `missing`.
 """
-import argparse
-import json
 import os
 
-from results_files import ROOT, header, read  # tools/, beside this script
+from results_files import header, main, read  # tools/, beside this script
 
 COMMANDS = [
     'python tools/scale_benchmark.py --part=store --out=runs/scale/store_100k.json',
@@ -52,17 +50,5 @@ def collect(runs: str) -> dict:
   return out
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--runs', default=os.path.join(ROOT, 'runs'))
-  parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'results', 'scale.json'))
-  args = parser.parse_args()
-  result = collect(args.runs)
-  with open(args.out, 'w', encoding='utf-8') as f:
-    json.dump(result, f, indent=1)
-    f.write('\n')
-  print(json.dumps({k: v for k, v in result.items() if k not in ('command',)}, indent=1)[:3000])
-
-
 if __name__ == '__main__':
-  main()
+  main(collect, __doc__, 'scale')
