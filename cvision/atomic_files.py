@@ -54,3 +54,9 @@ def replacing(path: str, suffix: str = ''):
   finally:
     if os.path.exists(tmp):
       os.remove(tmp)
+
+
+def save_figure(fig, path: str, dpi: int = 100):
+  """A matplotlib figure saved all or nothing (the format from `path`'s extension)."""
+  with replacing(path, os.path.splitext(path)[1]) as tmp:
+    fig.savefig(tmp, dpi=dpi)

@@ -169,4 +169,4 @@ def plot_grid(kind: str, pairs, path: str, columns: int = 6):
         axes[r, c].set_ylabel(label, fontsize=7)
   fig.suptitle(f'learned {kind}')
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  atomic_files.save_figure(fig, path)

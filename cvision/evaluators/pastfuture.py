@@ -2,6 +2,8 @@
 import numpy as np
 from matplotlib.figure import Figure
 
+from cvision import atomic_files
+
 POSITION_BINS = 10
 
 
@@ -54,4 +56,4 @@ def plot_by_position(results: dict, path: str):
   ax.grid(True, alpha=0.3)
   ax.legend()
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  atomic_files.save_figure(fig, path)

@@ -63,8 +63,7 @@ def evaluate(eval_config, codec, codec_workdir: str, out_dir: str) -> dict:
   if multihost.is_primary():  # every host evaluates (the codec is collective); one writes
     atomic_files.write_json(os.path.join(out_dir, 'rd_points.json'), results)
     atomic_files.write_text(os.path.join(out_dir, 'rd_table.md'), table + '\n')
-    with atomic_files.replacing(os.path.join(out_dir, 'rd_curve.png'), '.png') as tmp:
-      plot_rd(results, tmp)
+    plot_rd(results, os.path.join(out_dir, 'rd_curve.png'))
   print(table)
   return results
 
@@ -126,4 +125,4 @@ def plot_rd(results: dict, path: str):
     ax.legend()
   fig.suptitle(f"{len(clips)} clips at {results['codec']['size']}px")
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  atomic_files.save_figure(fig, path)

@@ -190,4 +190,4 @@ def plot(summary: dict, path: str):
     ax.grid(True, which='both', alpha=0.3)
   axes[0].legend(fontsize=7)
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  atomic_files.save_figure(fig, path)
