@@ -18,7 +18,7 @@ COMMANDS = [
     'python tools/scale_benchmark.py --part=classify --videos=600 '
     '--workdir=runs/scale/classify_600 --out=runs/scale/classify_600.json',
     'python tools/two_process_check.py --out=runs/scale/two_process.json',
-    'python tools/kill_anywhere.py --kills=24 --report=runs/kill_anywhere.json',
+    'python tools/kill_anywhere.py --kills=30 --kills_per_trial=2 --report=runs/kill_anywhere.json',
     'python tools/scale_results.py']
 
 
