@@ -36,17 +36,22 @@ from kill_trials import Stage, run_stage
 MARKER = '.kill_anywhere'  # marks a folder this tool made (and may empty)
 ORDER = ('codec', 'encode', 'classify')  # encode and classify read the codec reference
 
-_KILLS = flags.DEFINE_integer('kills', 24, 'Kills to make, spread evenly over the stages.')
-_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the kill moments.')
-_STAGES = flags.DEFINE_list('stages', list(ORDER), 'Stages to kill.')
-_PER_TRIAL = flags.DEFINE_integer('kills_per_trial', 1, 'Kills per trial: the later ones '
-                                  'hit resumed runs (they miss when it finishes first).')
-_SAVE_KILLS = flags.DEFINE_integer('save_kills', 1, 'Per stage with checkpoints: trials '
-                                   'first killed during a checkpoint save.')
-_WORKDIR = flags.DEFINE_string('workdir', 'runs/kill_anywhere', 'Where the runs go (emptied '
-                               'first; only a folder this tool made).')
-_REPORT = flags.DEFINE_string('report', 'runs/kill_anywhere.json', 'The JSON report.')
-_ATOL = flags.DEFINE_float('atol', 0.0, 'Largest parameter difference accepted (0: exact).')
+
+def _define_flags():
+  """The command line, defined only when this file runs as a script: tests import it beside
+  other tools and `cvision.main`, whose flags share absl's one namespace (`seed`,
+  `workdir`)."""
+  flags.DEFINE_integer('kills', 24, 'Kills to make, spread evenly over the stages.')
+  flags.DEFINE_integer('seed', 0, 'Seed of the kill moments.')
+  flags.DEFINE_list('stages', list(ORDER), 'Stages to kill.')
+  flags.DEFINE_integer('kills_per_trial', 1, 'Kills per trial: the later ones hit resumed '
+                       'runs (they miss when it finishes first).')
+  flags.DEFINE_integer('save_kills', 1, 'Per stage with checkpoints: trials first killed '
+                       'during a checkpoint save.')
+  flags.DEFINE_string('workdir', 'runs/kill_anywhere', 'Where the runs go (emptied first; '
+                      'only a folder this tool made).')
+  flags.DEFINE_string('report', 'runs/kill_anywhere.json', 'The JSON report.')
+  flags.DEFINE_float('atol', 0.0, 'Largest parameter difference accepted (0: exact).')
 
 
 def stages(codec_workdir: str) -> dict:
@@ -151,10 +156,11 @@ def run_all(names, kills: int, seed: int, root: str, kills_per_trial: int = 1,
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # orbax logs every restore of the checks
-  report = run_all(_STAGES.value, _KILLS.value, _SEED.value, _WORKDIR.value,
-                   _PER_TRIAL.value, _SAVE_KILLS.value, _ATOL.value)
-  os.makedirs(os.path.dirname(os.path.abspath(_REPORT.value)), exist_ok=True)
-  atomic_files.write_json(_REPORT.value, report, indent=1)
+  f = flags.FLAGS
+  report = run_all(f.stages, f.kills, f.seed, f.workdir, f.kills_per_trial, f.save_kills,
+                   f.atol)
+  os.makedirs(os.path.dirname(os.path.abspath(f.report)), exist_ok=True)
+  atomic_files.write_json(f.report, report, indent=1)
   print(report['table'])
   print(json.dumps(report['kills']))
   k = report['kills']
@@ -162,4 +168,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _define_flags()
   app.run(main)
