@@ -221,7 +221,7 @@ def _tfds_source(data_config, split: str, name: str):
   try:
     source = tfds.data_source(name, split=tfds_split,
                               data_dir=data_config.tfds_data_dir or None)
-  except (ValueError, NotImplementedError) as e:
+  except (ValueError, NotImplementedError) as e:  # TFDS's words for "no random access"
     raise errors.InputError(f'TFDS {name}/{tfds_split} cannot be read by index ({e}); '
                             f'prepare it with --file_format=array_record') from e
   return source, tfds_split
