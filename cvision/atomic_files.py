@@ -2,16 +2,14 @@
 
 Every file goes to a temporary name beside its target and is renamed over it once
 complete (a rename within one folder is atomic on POSIX file systems and on the bucket
-paths tf.io.gfile supports).
+paths tf.io.gfile supports; `fs` picks which).
 """
 import contextlib
 import json
 import os
 import uuid
 
-from cvision.tensorflow_cpu import tf
-
-gfile = tf.io.gfile
+from cvision import fs
 
 
 def _temporary_name(path: str, suffix: str = '') -> str:
@@ -21,9 +19,8 @@ def _temporary_name(path: str, suffix: str = '') -> str:
 
 def write_bytes(path: str, data: bytes):
   tmp = _temporary_name(path)
-  with gfile.GFile(tmp, 'wb') as f:
-    f.write(data)
-  gfile.rename(tmp, path, overwrite=True)
+  fs.write_bytes(tmp, data)
+  fs.rename(tmp, path)
 
 
 def write_text(path: str, text: str):
@@ -32,10 +29,10 @@ def write_text(path: str, text: str):
 
 def read_json(path: str):
   """The JSON value in `path`, or None when there is no such file."""
-  if not gfile.exists(path):
+  try:  # one request, not an existence check and a read
+    return json.loads(fs.read_bytes(path))
+  except FileNotFoundError:
     return None
-  with gfile.GFile(path) as f:
-    return json.load(f)
 
 
 def write_json(path: str, value, indent: int = 1):

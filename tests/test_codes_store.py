@@ -4,6 +4,8 @@ import dataclasses
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import ml_collections
 import numpy as np
@@ -12,6 +14,8 @@ import pytest
 from cvision import atomic_files
 from cvision import codec_io
 from cvision.data import codes_store, sources, tours
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _video(frames=40):
@@ -145,8 +149,8 @@ def test_index_lists_without_listing_folders(tmp_path, tiny_codec, monkeypatch):
   assert len(os.listdir(tmp_path / 'codes' / 'index')) == 1
   opened = codes_store.CodesStore.open(str(tmp_path / 'codes'))
   listed = []
-  original = codes_store.gfile.listdir
-  monkeypatch.setattr(codes_store.gfile, 'listdir',
+  original = codes_store.fs.listdir
+  monkeypatch.setattr(codes_store.fs, 'listdir',
                       lambda path: listed.append(path) or original(path))
   assert opened.videos() == [f'v{i}' for i in range(5)]
   assert listed == [str(tmp_path / 'codes' / 'index')]  # not videos/, nor a video folder
@@ -204,4 +208,22 @@ def test_store_on_the_in_memory_file_system(tiny_codec):
   opened = codes_store.CodesStore.open(path, codes_store.codec_manifest(tiny_codec, 4))
   assert opened.videos() == ['v', 'w']
   np.testing.assert_array_equal(opened.read('v', 3, 9), codes[3:9])
-  assert not any('tmp' in n for n in codes_store.gfile.listdir(path + '/index'))
+  assert not any('tmp' in n for n in codes_store.fs.listdir(path + '/index'))
+  with pytest.raises(codes_store.CodesStoreError, match='not in the codes store'):
+    opened.info('missing')  # gfile's NotFoundError means the same as a local one
+
+
+def test_a_local_store_is_read_without_tensorflow(tmp_path, tiny_codec):
+  """A notebook or tool reading a local store does not pay TensorFlow's import."""
+  store = _store(tmp_path, tiny_codec)
+  _write(store, 'v', 3, frames=6)
+  store.compact_index()
+  script = (
+      'import sys\n'
+      'from cvision.data import codes_store\n'
+      f'store = codes_store.CodesStore.open({str(tmp_path / "codes")!r})\n'
+      'assert store.videos() == ["v"], store.videos()\n'
+      'assert (store.read("v", 1, 5) == 3).all()\n'
+      'assert "tensorflow" not in sys.modules\n')
+  subprocess.run([sys.executable, '-c', script], check=True,
+                 env=dict(os.environ, PYTHONPATH=ROOT))

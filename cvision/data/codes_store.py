@@ -1,6 +1,6 @@
 """The codes store: neural codes of many videos on disk, with random access in time.
 
-Layout (any path `tf.io.gfile` supports, local or a bucket):
+Layout (a local path, or any path `tf.io.gfile` supports such as a bucket; see `fs`):
 
   manifest.json                        format, codec fingerprint and shape fields
   videos/<id>/video.json               commit record: shapes, chunk files, sha256 each
@@ -27,13 +27,11 @@ import re
 import uuid
 
 import numpy as np
-from cvision.tensorflow_cpu import tf
 
-from cvision import atomic_files, errors
+from cvision import atomic_files, errors, fs
 
 FORMAT = 'cvision-codes/1'
 INDEX_MERGE = 1000  # a writer's own index files merged into one this often
-gfile = tf.io.gfile
 
 
 class CodesStoreError(errors.UserError, ValueError):
@@ -41,8 +39,7 @@ class CodesStoreError(errors.UserError, ValueError):
 
 
 def _read_json(path: str) -> dict:
-  with gfile.GFile(path, 'rb') as f:
-    return json.loads(f.read())
+  return json.loads(fs.read_bytes(path))
 
 
 def video_id(name: str) -> str:
@@ -64,14 +61,14 @@ class CodesStore:
   def open(cls, path: str, codec_info: dict | None = None, create: bool = False):
     """Opens (or with `create`, makes) a store; refuses one made by another codec."""
     manifest_path = os.path.join(path, 'manifest.json')
-    if not gfile.exists(manifest_path):
+    if not fs.exists(manifest_path):
       if not create:
         raise CodesStoreError(f'no codes store at {path} (manifest.json missing); run the '
                               f'encode stage first')
       if codec_info is None:
         raise CodesStoreError('creating a codes store needs the codec info')
-      gfile.makedirs(os.path.join(path, 'videos'))
-      gfile.makedirs(os.path.join(path, 'index'))
+      fs.makedirs(os.path.join(path, 'videos'))
+      fs.makedirs(os.path.join(path, 'index'))
       manifest = dict(format=FORMAT, codec=codec_info)
       atomic_files.write_json(manifest_path, manifest)
       return cls(path, manifest)
@@ -115,7 +112,7 @@ class CodesStore:
     if self._index is None:
       try:
         self._index = self._read_index()
-      except tf.errors.NotFoundError:  # a file merged away while listed: read again
+      except FileNotFoundError:  # a file merged away while listed: read again
         self._index = self._read_index()
     return self._index
 
@@ -125,25 +122,24 @@ class CodesStore:
 
   def _read_index(self) -> dict:
     folder = os.path.join(self.path, 'index')
-    if not gfile.exists(folder):  # a store from before the index: list it once
+    if not fs.exists(folder):  # a store from before the index: list it once
       return self._index_from_listing()
     entries = {}
-    for name in sorted(gfile.listdir(folder)):
+    for name in sorted(fs.listdir(folder)):
       if name.endswith('.jsonl'):  # not the temporaries of a killed write
-        with gfile.GFile(os.path.join(folder, name), 'rb') as f:
-          for line in f.read().splitlines():
-            entry = json.loads(line)
-            entries[entry['id']] = entry
+        for line in fs.read_bytes(os.path.join(folder, name)).splitlines():
+          entry = json.loads(line)
+          entries[entry['id']] = entry
     return entries
 
   def _index_from_listing(self) -> dict:
     root = os.path.join(self.path, 'videos')
-    names = [n.rstrip('/') for n in gfile.listdir(root)] if gfile.exists(root) else []
+    names = fs.listdir(root) if fs.exists(root) else []
     entries = {}
     for name in names:
-      if gfile.exists(os.path.join(root, name, 'video.json')):
+      if fs.exists(os.path.join(root, name, 'video.json')):
         entries[name] = _index_entry(self.info(name))
-    gfile.makedirs(os.path.join(self.path, 'index'))
+    fs.makedirs(os.path.join(self.path, 'index'))
     self._write_index_file('listed', list(entries.values()))
     return entries
 
@@ -168,18 +164,17 @@ class CodesStore:
     folder = os.path.join(self.path, 'index')
     entries = {}
     for name in names:
-      with gfile.GFile(os.path.join(folder, name), 'rb') as f:
-        for line in f.read().splitlines():
-          entry = json.loads(line)
-          entries[entry['id']] = entry
+      for line in fs.read_bytes(os.path.join(folder, name)).splitlines():
+        entry = json.loads(line)
+        entries[entry['id']] = entry
     self._write_index_file('merged', list(entries.values()))
     for name in names:
-      gfile.remove(os.path.join(folder, name))
+      fs.remove(os.path.join(folder, name))
 
   def compact_index(self):
     """Merges every index file into one (the end of an encode: later opens read one)."""
     folder = os.path.join(self.path, 'index')
-    names = [n for n in gfile.listdir(folder) if n.endswith('.jsonl')]
+    names = [n for n in fs.listdir(folder) if n.endswith('.jsonl')]
     if len(names) > 1:
       self._merge(names)
     self._written = []
@@ -190,7 +185,7 @@ class CodesStore:
     line gets that line now."""
     if vid in self._entries():
       return True
-    if not gfile.exists(os.path.join(self._video_dir(vid), 'video.json')):
+    if not fs.exists(os.path.join(self._video_dir(vid), 'video.json')):
       return False
     self._add_to_index(self.info(vid))
     return True
@@ -199,7 +194,7 @@ class CodesStore:
     path = os.path.join(self._video_dir(vid), 'video.json')
     try:  # one request, not an existence check and a read (buckets pay per request)
       return _read_json(path)
-    except tf.errors.NotFoundError as e:
+    except FileNotFoundError as e:
       raise CodesStoreError(f'video {vid!r} is not in the codes store {self.path}') from e
 
   @property
@@ -228,9 +223,8 @@ class CodesStore:
   def _load_chunk(self, vid: str, chunk: dict) -> np.ndarray:
     path = os.path.join(self._video_dir(vid), chunk['file'])
     try:
-      with gfile.GFile(path, 'rb') as f:
-        data = f.read()
-    except tf.errors.NotFoundError as e:
+      data = fs.read_bytes(path)
+    except FileNotFoundError as e:
       raise CodesStoreError(f'chunk missing from the codes store: {path}') from e
     if hashlib.sha256(data).hexdigest() != chunk['sha256']:
       raise CodesStoreError(f'chunk is corrupt (checksum mismatch): {path}')
@@ -279,7 +273,7 @@ class VideoWriter:
     self.buffer, self.chunks, self.frames = [], [], 0
     self.code_shape = None
     self.dtype = store.dtype
-    gfile.makedirs(store._video_dir(vid))  # pylint: disable=protected-access
+    fs.makedirs(store._video_dir(vid))  # pylint: disable=protected-access
 
   def __enter__(self):
     return self
@@ -315,8 +309,7 @@ class VideoWriter:
       data = buf.getvalue()
       name = f'chunk-{self.token}-{len(self.chunks):06d}.npy'
       path = os.path.join(self.store._video_dir(self.vid), name)  # pylint: disable=protected-access
-      with gfile.GFile(path, 'wb') as f:
-        f.write(data)
+      fs.write_bytes(path, data)
       self.chunks.append(dict(file=name, frames=len(chunk), bytes=len(data),
                               sha256=hashlib.sha256(data).hexdigest()))
     if pending is not None and len(pending):
@@ -333,7 +326,7 @@ class VideoWriter:
     atomic_files.write_json(os.path.join(folder, 'video.json'), record)
     self.store._add_to_index(record)  # pylint: disable=protected-access
     # Only now are older attempts unreferenced: remove their chunks.
-    for name in gfile.listdir(folder):
+    for name in fs.listdir(folder):
       if name.startswith('chunk-') and f'-{self.token}-' not in name:
-        gfile.remove(os.path.join(folder, name))
+        fs.remove(os.path.join(folder, name))
     self.chunks = None
