@@ -5,7 +5,8 @@ Variants: `:frames` (frame level), `:recon` (the decoded reconstructions), `:rec
 Trains the small CR-32 codec (codec_quick.py:small_cr30) into runs/codec_small_cr30
 first if it is not there.
 CV Table 4's rows: `:central`, `:nn_crop`, `:learned_crop`, `:learned_flip_train`,
-`:learned_flip_train_test` (the learned ones train the quick augmenter into
+`:learned_flip_train_test`, and `:nn_crop_learned_flip(_test)` (NN crops of clips the
+augmenter flips; the learned ones train the quick augmenter into
 runs/augmenter_cr30 first if it is not there; docs/augmenter.md).
 """
 from cvision.configs import augmenter, classify, codec

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cvision import configs, errors, trained_augmenter
-from cvision.data import classify_inputs
+from cvision.data import classify_inputs, views
 from cvision.models import augmenter as augmenter_lib
 from cvision.models import vqvae
 from cvision.tasks import augment
@@ -218,35 +218,59 @@ def test_classify_learned_views_config_and_test_views():
   assert config.input.augment == 'learned' and config.eval.flips == 2
   assert config.augmenter.workdir == 'runs/augmenter_cr256'
   assert classify_inputs.view_size(config) == config.data.size
-  boxes, thetas = classify_trainer.test_views(config, config.data.frames, 2)
-  assert len(boxes) == len(thetas) == 2 * config.eval.crops * 2
+  boxes, thetas, corners = classify_trainer.test_views(config, config.data.frames, 2)
+  assert len(boxes) == len(thetas) == 2 * config.eval.crops * 2 and corners is None
   side = config.data.crop / config.data.size
   np.testing.assert_allclose(thetas[:, 2] - thetas[:, 0], side, atol=1e-6)
   assert set(thetas[:, 4]) == {0.0, 1.0}
   central = configs.load('experiments/classify_codes_cr256_quick.py:central')
-  boxes, thetas = classify_trainer.test_views(central, central.data.frames, 2)
-  assert thetas is None and len(boxes) == 2
+  boxes, thetas, corners = classify_trainer.test_views(central, central.data.frames, 2)
+  assert thetas is None and corners is None and len(boxes) == 2
   rgb = configs.load('experiments/classify_rgb_quick.py:smoke')
   rgb.input.augment = 'learned'
   with pytest.raises(errors.ConfigError, match='learned'):
     classify_inputs.prepare(rgb, '/nonexistent', None)
+  config.input.learned_kinds = ('crop', 'rotation')
+  with pytest.raises(errors.ConfigError, match='learned_kinds'):
+    classify_inputs.prepare(config, '/nonexistent', None)
 
 
-def test_classify_trains_and_tests_on_learned_views(trained, tmp_path):
-  """The classify stage with the augmenter's crop-and-flip views inside its jitted step,
-  pooled over crops x flips at test."""
+def test_flip_then_cut_views_test_the_cells_nn_crop_tests():
+  """Views flipped by the augmenter and then cut are tested on nn_crop's cells: the two
+  rows differ in the flip alone."""
+  grid = views.Grid(time=4, space=8)
+  flipped = configs.load('experiments/classify_codes_cr256_quick.py:nn_crop_learned_flip_test')
+  assert flipped.input.learned_kinds == ('flip',) and flipped.eval.flips == 2
+  _, thetas, corners = classify_trainer.test_views(flipped, flipped.data.frames, 1, grid)
+  np.testing.assert_array_equal(thetas[:, :4], [[0, 0, 1, 1]] * len(thetas))
+  assert list(thetas[:, 4]) == [0.0, 1.0] * flipped.eval.crops
+  nn = configs.load('experiments/classify_codes_cr256_quick.py:nn_crop')
+  boxes, _, _ = classify_trainer.test_views(nn, nn.data.frames, 1, grid)
+  span = nn.data.crop // grid.space
+  cells = [views.first_cell(y, grid.space, nn.data.size // grid.space, span)
+           for _, y, _ in boxes]
+  np.testing.assert_array_equal(corners[::2], [(c, c) for c in cells])
+  codes = np.arange(2 * 3 * 8 * 8).reshape(2, 3, 8, 8, 1)
+  cut = augment.cell_crops(jnp.asarray(codes), jnp.asarray([[0, 1], [1, 0]]), 7)
+  np.testing.assert_array_equal(cut, np.stack([codes[0, :, 0:7, 1:8], codes[1, :, 1:8, 0:7]]))
+
+
+@pytest.mark.parametrize('row, kinds, cells', [('learned_flip_train_test', ['crop', 'flip'], 8),
+                                               ('nn_crop_learned_flip_test', ['flip'], 6)])
+def test_classify_trains_and_tests_on_learned_views(trained, tmp_path, row, kinds, cells):
+  """The classify stage with the augmenter's views inside its jitted step, pooled over
+  crops x flips at test: crops made by the augmenter span the whole code frame (8 x 8
+  cells of the 32-pixel frame); flips of the whole frame are then cut to the crop's 6."""
   root, codec, _, mesh = trained
-  config = configs.load('experiments/classify_codes_cr256_quick.py:smoke,learned_flip_train_test')
+  config = configs.load(f'experiments/classify_codes_cr256_quick.py:smoke,{row}')
   config.data.update(size=32, crop=24, cache_dir='')
   config.codec.update(workdir=str(root / 'codec'), config='')
   config.augmenter.update(workdir=str(root / 'aug'), config='')
   classify_trainer.run(config, str(tmp_path), mesh, lambda: codec,
                        lambda: trained_augmenter.load(str(root / 'aug'), codec))
   results = json.loads((tmp_path / 'results.json').read_text())
-  assert results['views'] == dict(augment='learned', crops=4, flips=2,
-                                  learned_kinds=['crop', 'flip'])
-  # The augmenter's views span the whole code frame (8 x 8 cells of the 32-pixel frame).
-  assert results['input_shape'][1:3] == [8, 8]
+  assert results['views'] == dict(augment='learned', crops=4, flips=2, learned_kinds=kinds)
+  assert results['input_shape'][1:3] == [cells, cells]
   assert results['augmenter'] == trained_augmenter.load(str(root / 'aug'), codec).fingerprint
   assert 0 <= results['test']['top1'] <= 100
 

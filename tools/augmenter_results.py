@@ -21,7 +21,9 @@ ROWS = dict(central=('central', 'results.json', (1, 1)),
             learned_crop=('learned_crop', 'results_crops4.json', (4, 1)),
             learned_crop_2_test_crops=('learned_crop', 'results.json', (2, 1)),
             learned_flip_train=('learned_flip', 'results_flips1.json', (4, 1)),
-            learned_flip_train_test=('learned_flip', 'results.json', (4, 2)))
+            learned_flip_train_test=('learned_flip', 'results.json', (4, 2)),
+            nn_crop_learned_flip=('nn_crop_learned_flip', 'results_flips1.json', (4, 1)),
+            nn_crop_learned_flip_test=('nn_crop_learned_flip', 'results.json', (4, 2)))
 COMMANDS = [
     'python -m cvision.main --config=experiments/augmenter_quick.py --workdir=runs/augmenter_cr256',
     'python -m cvision.main --config=experiments/augmenter_quick.py:cr30 '

@@ -9,7 +9,10 @@ from cvision.configs import augmenter, common
 TABLE4_ROWS = dict(central=('none', (), 1, 1), nn_crop=('nn_crop', (), 4, 1),
                    learned_crop=('learned', ('crop',), 4, 1),
                    learned_flip_train=('learned', ('crop', 'flip'), 4, 1),
-                   learned_flip_train_test=('learned', ('crop', 'flip'), 4, 2))
+                   learned_flip_train_test=('learned', ('crop', 'flip'), 4, 2),
+                   # The augmenter flips the whole frame; the crop is nn_crop's, cut after.
+                   nn_crop_learned_flip=('learned', ('flip',), 4, 1),
+                   nn_crop_learned_flip_test=('learned', ('flip',), 4, 2))
 
 
 def base() -> ml_collections.ConfigDict:
@@ -21,8 +24,8 @@ def base() -> ml_collections.ConfigDict:
   # are not confined to the cell grid (CV Table 2 encoded randomly cropped videos).
   # augment: the training views, 'nn_crop' (random crops: of pixels, or the nearest code
   # cells), 'none' (central crops) or, for codes, 'learned' (the latent augmenter makes
-  # them on the device: `learned_kinds` of 'crop' and 'flip'; test pools eval.crops x
-  # eval.flips of its views).
+  # them on the device: `learned_kinds` of 'crop' and 'flip'; without 'crop' it flips
+  # the whole frame and nn_crop's cells are cut after; test pools eval.crops x eval.flips).
   c.input = dict(kind='rgb', codes_as='vectors', shifted_copies=0, augment='nn_crop',
                  learned_kinds=('crop', 'flip'))
   c.codec = common.codec()

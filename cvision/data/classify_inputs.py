@@ -143,6 +143,10 @@ def prepare(config, workdir: str, load_codec) -> Inputs:
   if augment == 'learned' and (kind != 'codes' or copies):
     raise errors.ConfigError("input.augment='learned' makes views of codes (input.kind "
                              "'codes', no input.shifted_copies)")
+  kinds = tuple(config.input.learned_kinds)
+  if augment == 'learned' and (not kinds or set(kinds) - {'crop', 'flip'}):
+    raise errors.ConfigError(f"input.learned_kinds must be 'crop', 'flip' or both, got "
+                             f'{kinds}')
   cache = config.data.cache_dir or os.path.join(workdir, 'data')
   splits = {s: labeled.load_split(config.data, s, cache) for s in labeled.SPLITS}
   info = dict(input=kind, cr=1.0)

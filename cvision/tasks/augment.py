@@ -164,10 +164,33 @@ def view_thetas(rng, count: int, side: float, kinds) -> jnp.ndarray:
 
 def random_views(view_args, codes, rng, *, model, side: float, kinds):
   """Training views of `codes` `[B, T', H', W', N]` made by the augmenter on the device
-  (`view_thetas`), each crop resized back to the whole grid. `view_args`:
-  {'params': the augmenter's, 'codebooks': the codec's}."""
+  (`view_thetas`). With 'crop' in `kinds` each crop is resized back to the whole grid;
+  without it, the augmenter makes the other kinds of the whole frame and the crop is a
+  random window of the nearest cells cut after (`cell_crops`), as `nn_crop` views are.
+  `view_args`: {'params': the augmenter's, 'codebooks': the codec's}."""
   theta = view_thetas(rng, codes.shape[0], side, kinds)
-  return augment_codes(view_args['params'], codes, theta, view_args['codebooks'], model=model)
+  views = augment_codes(view_args['params'], codes, theta, view_args['codebooks'],
+                        model=model)
+  if 'crop' in kinds:
+    return views
+  cells = crop_cells(side, views.shape[2])
+  corners = jax.random.randint(jax.random.fold_in(rng, 2), (codes.shape[0], 2), 0,
+                               views.shape[2] - cells + 1)
+  return cell_crops(views, corners, cells)
+
+
+def crop_cells(side: float, cells: int) -> int:
+  """The side in cells of a crop of `side` (a fraction of the frame) cut on the grid."""
+  return int(round(side * cells))
+
+
+def cell_crops(codes, corners, cells: int):
+  """`codes` `[B, T', H', W', N]` cut to `cells` x `cells` windows whose first cells are
+  `corners` `[B, 2]` (row, column)."""
+  def cut(clip, corner):
+    t, _, _, n = clip.shape
+    return jax.lax.dynamic_slice(clip, (0, corner[0], corner[1], 0), (t, cells, cells, n))
+  return jax.vmap(cut)(codes, corners)
 
 
 def test_thetas(crops: int, flips: int, side: float) -> np.ndarray:

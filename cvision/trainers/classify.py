@@ -19,6 +19,7 @@ import numpy as np
 from cvision import atomic_files, errors, progress
 from cvision.data import classify_inputs, labeled, views
 from cvision.evaluators import classification
+from cvision.models import augmenter as augmenter_lib
 from cvision.tasks import augment
 from cvision.tasks import classify as task
 from cvision.train_lib import checkpoint, multihost, scaffold, sharding, state as state_lib
@@ -41,14 +42,16 @@ def build(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebook
   model = task.make_model(config, prepared.grid, len(data.classes))
   example = classify_inputs.sample_batch(prepared.inputs['train'], data, prepared.grid,
                                          config, 0)['x'][:1]
-  init = task.init_fn(model, state_lib.make_optimizer(config.train), jnp.asarray(example),
-                      codebooks)
-  run = scaffold.TrainRun(workdir, mesh, config.shard_rules)
-  state, shardings = run.initial_state(init, jax.random.key(config.seed))
-  whole = sharding.replicated(mesh)
   make_views = None if augmenter is None else functools.partial(
       augment.random_views, model=augmenter.model, side=config.data.crop / config.data.size,
       kinds=tuple(config.input.learned_kinds))
+  example = jnp.asarray(example)
+  if make_views is not None:  # S3D is built for the views it will see
+    example = make_views(_view_args(augmenter), example, jax.random.key(0))
+  init = task.init_fn(model, state_lib.make_optimizer(config.train), example, codebooks)
+  run = scaffold.TrainRun(workdir, mesh, config.shard_rules)
+  state, shardings = run.initial_state(init, jax.random.key(config.seed))
+  whole = sharding.replicated(mesh)
   step = jax.jit(functools.partial(task.train_step, model=model,
                                    frames=config.data.clip_frames, make_views=make_views),
                  in_shardings=(shardings, sharding.batch_sharding(mesh), whole, whole, whole),
@@ -72,19 +75,29 @@ def train(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebook
   return model, {'params': state.params, **state.variables}
 
 
-def _apply(model, variables, x, codebooks, view_args=None, theta=None, *,
-           augmenter_model=None):
+def _apply(model, variables, x, codebooks, view_args=None, theta=None, corners=None, *,
+           augmenter_model=None, cells=None):
   if theta is not None:  # the augmenter's view of the codes
     x = augment.augment_codes(view_args['params'], x, theta, view_args['codebooks'],
                               model=augmenter_model)
+  if corners is not None:  # then cut to its nearest-cell crop
+    x = augment.cell_crops(x, corners, cells)
   return model.apply(variables, task.model_input(x, codebooks))[0]
 
 
-def test_views(config, length: int, clips: int):
-  """`(boxes, thetas)` of the views each test video is pooled over: `clips` (or, for
-  `clips` None, clips covering every frame) x `eval.crops` crops, each box `(t, y, x)`
-  with, for learned views, the augmenter's θ (`eval.flips` per crop; the box then spans
-  the frame); thetas is None otherwise."""
+def _cut_after(config) -> bool:
+  """Whether learned views are cut to their crop after the augmenter (which then makes
+  no crop, only the other kinds of the whole frame)."""
+  return config.input.augment == 'learned' and 'crop' not in config.input.learned_kinds
+
+
+def test_views(config, length: int, clips: int, grid=views.Grid()):
+  """`(boxes, thetas, corners)` of the views each test video is pooled over: `clips`
+  (or, for `clips` None, clips covering every frame) x `eval.crops` crops, each box
+  `(t, y, x)` with, for learned views, the augmenter's θ (`eval.flips` per crop; the box
+  then spans the frame) and, when the crop is cut after it, each crop's first cells
+  `(row, column)` on `grid` (the same cells as `nn_crop`'s test crops). thetas and
+  corners are None where they do not apply."""
   d, e = config.data, config.eval
   learned = config.input.augment == 'learned'
   size = classify_inputs.view_size(config)
@@ -95,13 +108,20 @@ def test_views(config, length: int, clips: int):
   if learned:
     thetas = augment.test_thetas(e.crops, e.flips, d.crop / d.size)
     boxes = np.asarray([(t, 0, 0) for t in times for _ in thetas], np.float64)
-    return boxes, np.tile(thetas, (len(times), 1))
+    corners = None
+    if _cut_after(config):
+      thetas[:, augment.SLOTS['crop']] = augmenter_lib.IDENTITY[augment.SLOTS['crop']]
+      cells, span = d.size // grid.space, augment.crop_cells(d.crop / d.size, d.size // grid.space)
+      starts = views.eval_boxes(d.clip_frames, d.size, d.clip_frames, d.crop, 1, e.crops)[:, 1]
+      firsts = [views.first_cell(c, grid.space, cells, span) for c in starts]
+      corners = np.tile(np.repeat([(c, c) for c in firsts], e.flips, 0), (len(times), 1))
+    return boxes, np.tile(thetas, (len(times), 1)), corners
   if e.flips != 1:
     raise errors.ConfigError('eval.flips pools over the latent augmenter\'s flips: it needs '
                              "input.augment='learned'")
   crops = 1 if config.input.augment == 'none' else e.crops
   corners = views.eval_boxes(d.clip_frames, d.size, d.clip_frames, size, 1, crops)[:, 1:]
-  return np.asarray([(t, y, x) for t in times for y, x in corners], np.float64), None
+  return np.asarray([(t, y, x) for t in times for y, x in corners], np.float64), None, None
 
 
 def evaluate(config, model, variables, inputs, data, grid, codebooks, augmenter=None) -> dict:
@@ -111,36 +131,39 @@ def evaluate(config, model, variables, inputs, data, grid, codebooks, augmenter=
   d, e = config.data, config.eval
   size = classify_inputs.view_size(config)
   apply = jax.jit(functools.partial(
-      _apply, model, augmenter_model=augmenter.model if augmenter else None))
+      _apply, model, augmenter_model=augmenter.model if augmenter else None,
+      cells=augment.crop_cells(d.crop / d.size, d.size // grid.space)))
   view_args = _view_args(augmenter)
 
-  def logits_of(videos, rows, boxes, thetas):  # view i: videos[rows[i]] cut to boxes[i]
+  def logits_of(videos, rows, boxes, thetas, corners):  # view i: videos[rows[i]] at boxes[i]
     out = []
     for i in range(0, len(boxes), e.batch_size):
       x = views.crop(videos[rows[i:i + e.batch_size]], boxes[i:i + e.batch_size],
                      d.clip_frames, size, grid)
-      theta = None if thetas is None else jnp.asarray(thetas[i:i + e.batch_size])
-      out.append(np.asarray(apply(variables, x, codebooks, view_args, theta)))
+      theta, corner = (None if a is None else jnp.asarray(a[i:i + e.batch_size])
+                       for a in (thetas, corners))
+      out.append(np.asarray(apply(variables, x, codebooks, view_args, theta, corner)))
     return np.concatenate(out)
 
   inputs = classify_inputs.as_videos(inputs)
   length = data.frames
   if not data.frame_level:
-    boxes, thetas = test_views(config, length, e.clips)
+    boxes, thetas, corners = test_views(config, length, e.clips, grid)
     per_video = len(boxes)
     group = max(1, e.batch_size // per_video)  # videos read at a time: memory stays bounded
     logits = []
     for first in range(0, len(inputs), group):
       videos = np.stack([inputs.video(i) for i in range(first, min(first + group, len(inputs)))])
       logits.append(logits_of(videos, np.repeat(np.arange(len(videos)), per_video),
-                              np.tile(boxes, (len(videos), 1)),
-                              None if thetas is None else np.tile(thetas, (len(videos), 1))))
+                              *(None if a is None else np.tile(a, (len(videos), 1))
+                                for a in (boxes, thetas, corners))))
     return classification.video_level(
         classification.average_views(np.concatenate(logits), per_video), data.labels)
-  boxes, thetas = test_views(config, length, None)
+  boxes, thetas, corners = test_views(config, length, None, grid)
   frame_logits, labels = [], []
   for index, label in enumerate(progress.bar(data.labels, 'test', 'video')):
-    logits = logits_of(inputs.video(index)[None], np.zeros(len(boxes), int), boxes, thetas)
+    logits = logits_of(inputs.video(index)[None], np.zeros(len(boxes), int), boxes, thetas,
+                       corners)
     logits = classification.frame_logits(logits, d.clip_frames)  # [views, clip, C]
     total = np.zeros((length, logits.shape[-1]))
     count = np.zeros((length, 1))
@@ -173,7 +196,7 @@ def run(config, workdir: str, mesh, load_codec, load_augmenter=None):
   prepared = classify_inputs.prepare(config, workdir, load_codec)
   codebooks = (task.input_codebooks(prepared.codec, config.input.codes_as)
                if config.input.kind == 'codes' else None)
-  _, test_thetas = test_views(config, d.frames, 1)  # a bad eval block fails now, not after
+  _, test_thetas, _ = test_views(config, d.frames, 1)  # a bad eval block fails now
   augmenter = load_augmenter() if learned else None
   if augmenter is not None:  # every view within what it was trained on, before training
     augmenter.ranges.check(test_thetas)
@@ -185,6 +208,8 @@ def run(config, workdir: str, mesh, load_codec, load_augmenter=None):
   test, grid = prepared.splits['test'], prepared.grid
   shape = list(classify_inputs.read_view(classify_inputs.as_videos(prepared.inputs['test']), 0,
                                          np.zeros(3), config, grid).shape)
+  if _cut_after(config):
+    shape[1] = shape[2] = augment.crop_cells(d.crop / d.size, shape[1])
   if codebooks is not None:  # S3D reads each code's N codebook vectors, concatenated
     shape[-1] = codebooks.shape[0] * codebooks.shape[2]
   results = dict(prepared.info, level=d.level, classes=len(test.classes), input_shape=shape,
