@@ -48,7 +48,8 @@ def make_model(info: dict) -> augmenter_lib.Augmenter:
   m = dict(info['model'])
   return augmenter_lib.Augmenter(grid=tuple(info['grid']), width=m['width'], depth=m['depth'],
                                  heads=m['heads'], mlp_hidden=tuple(m['mlp_hidden']),
-                                 keep_init=m['keep_init'], prewarp=m.get('prewarp', False))
+                                 keep_init=m['keep_init'], prewarp=m.get('prewarp', False),
+                                 offsets=m.get('offsets', False))
 
 
 def make_ranges(info: dict) -> augment.Ranges:

@@ -62,20 +62,28 @@ def test_prewarp_is_the_nn_crop_and_flip_of_the_code_grid():
   codes = np.random.default_rng(0).integers(0, 64, (1, 2, 8, 8, 2))
   for theta in (augmenter_lib.IDENTITY, augmenter_lib.theta(crop=(0.1, 0.2, 0.7, 0.8)),
                 augmenter_lib.theta(crop=(0, 0.25, 0.75, 1), flip=True)):
-    warped, inside = augmenter_lib.warp_codes(jnp.asarray(codes), jnp.asarray(theta[None]))
+    warped, inside, _ = augmenter_lib.warp_codes(jnp.asarray(codes), jnp.asarray(theta[None]))
     expected = augment.nn_crop_codes(codes[0], theta[:4])
     expected = expected[:, :, ::-1] if theta[4] else expected
     np.testing.assert_array_equal(warped[0], expected)
     assert float(inside.min()) == 1.0
-  _, inside = augmenter_lib.warp_codes(jnp.asarray(codes),
-                                       jnp.asarray(augmenter_lib.theta(rotation=0.5)[None]))
+  _, inside, _ = augmenter_lib.warp_codes(jnp.asarray(codes),
+                                          jnp.asarray(augmenter_lib.theta(rotation=0.5)[None]))
   assert inside[0, 0, 0] == 0 and inside[0, 4, 4] == 1  # corners come from beyond the frame
+  # Offsets: cell i of a half-frame crop samples the source at (i + 0.5) / 2 cells (cell
+  # 0's point lies before the first centre, where the ramp holds its edge value).
+  _, _, offsets = augmenter_lib.warp_codes(
+      jnp.asarray(np.concatenate([codes, codes])), jnp.asarray(np.stack([augmenter_lib.IDENTITY,
+                                                augmenter_lib.theta(crop=(0, 0, 0.5, 0.5))])))
+  np.testing.assert_allclose(offsets[0], 0.0, atol=1e-5)
+  np.testing.assert_allclose(offsets[1, 1:, 0, 0], ([-0.25, 0.25] * 4)[1:], atol=1e-5)
+  np.testing.assert_allclose(offsets[1, 0, 1:, 1], ([-0.25, 0.25] * 4)[1:], atol=1e-5)
 
 
 def test_output_is_a_valid_code_tensor_of_the_input_shape(tiny_codec):
   codes = tiny_codec.encode(np.uint8(_video(3) * 255))
   books = jnp.asarray(tiny_codec.codebooks)
-  model = augmenter_lib.Augmenter(grid=codes.shape[2:4], width=32, heads=2)
+  model = augmenter_lib.Augmenter(grid=codes.shape[2:4], width=32, heads=2, offsets=True)
   thetas = augment.sample(jax.random.key(1), 3, augment.Ranges())
   params = model.init(jax.random.key(0), jnp.asarray(codes), thetas, books)['params']
   params = jax.tree_util.tree_map(lambda p: p + 0.5, params)  # away from the identity init

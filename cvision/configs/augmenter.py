@@ -25,9 +25,10 @@ def base() -> ml_collections.ConfigDict:
   c.data = dict(source='tours', path='', num_tours=32, tour_seconds=120.0, frames=8, size=0,
                 crop=0, batch_size=16, workers=2, frame_stride=1)
   # prewarp: move the codes by θ's geometry to the nearest cells first (models/augmenter.py);
-  # False is the paper's network, which learns the geometry itself.
+  # False is the paper's network, which learns the geometry itself. offsets: each cell is
+  # also given its source point's place within the nearest cell.
   c.model = dict(width=128, depth=2, heads=4, mlp_hidden=(64, 64, 64), keep_init=4.0,
-                 prewarp=True)
+                 prewarp=True, offsets=False)
   # The trained ranges of θ (outside them the augmenter refuses) and what training mixes.
   c.augment = dict(min_crop=0.5, brightness=0.3, saturation=(0.0, 2.0),
                    rotation_degrees=30.0, mixes=MIXES)

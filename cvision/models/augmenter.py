@@ -25,7 +25,10 @@ the transformer learns what that cannot do: sub-cell shifts, zoomed detail, rota
 content, colour. The paper's network has to learn the geometry itself, routing every
 cell through attention from learned position embeddings; on this project's CPU budget
 that did not get far past the identity (see docs/results.md), while with the pre-warp
-the same transformer starts from the baseline. `prewarp=False` is the paper's.
+the same transformer starts from the baseline. `prewarp=False` is the paper's. With
+`offsets`, each cell is also told where its source point lies within the cell it was
+given: the sub-cell part of the geometry that nearest cells drop, which the network
+would otherwise have to work out from θ and its position.
 """
 from typing import Sequence
 
@@ -66,7 +69,9 @@ def geometry(image, theta):
 
 def warp_codes(codes, theta_batch):
   """θ's geometry applied to the code grid by nearest cells: `(codes [B, T', H', W', N],
-  inside [B, H', W'])`, inside 0 where a rotation brings in cells from beyond the frame.
+  inside [B, H', W'], offsets [B, H', W', 2])`, inside 0 where a rotation brings in cells
+  from beyond the frame, offsets where each output cell's source point lies within the
+  cell it was given (row, column, in cells from that cell's centre: [-0.5, 0.5] inside).
 
   The same dm-pix transforms as the pixels, applied to a map of each cell's centre
   coordinates, say where every output cell comes from (bilinear sampling of a linear ramp
@@ -78,7 +83,8 @@ def warp_codes(codes, theta_batch):
   rows = jnp.clip(jnp.floor(source[..., 0] * h), 0, h - 1).astype(jnp.int32)
   cols = jnp.clip(jnp.floor(source[..., 1] * w), 0, w - 1).astype(jnp.int32)
   warped = jax.vmap(lambda c, r, q: c[:, r, q])(codes, rows, cols)
-  return warped, (source[..., 2] > 0.5).astype(jnp.float32)
+  offsets = jnp.stack([source[..., 0] * h - rows - 0.5, source[..., 1] * w - cols - 0.5], -1)
+  return warped, (source[..., 2] > 0.5).astype(jnp.float32), offsets
 
 
 class _Block(nn.Module):
@@ -106,6 +112,7 @@ class Augmenter(nn.Module):
   mlp_hidden: Sequence[int] = (64, 64, 64)
   keep_init: float = 4.0
   prewarp: bool = True
+  offsets: bool = False
 
   @nn.compact
   def __call__(self, codes, theta_batch, codebooks):
@@ -115,11 +122,14 @@ class Augmenter(nn.Module):
       raise ValueError(f'the augmenter works on code frames of {tuple(self.grid)} cells; got '
                        f'{(h, w)}')
     if self.prewarp:
-      codes, inside = warp_codes(codes, theta_batch)
+      codes, inside, offsets = warp_codes(codes, theta_batch)
     embedded = nn.LayerNorm()(vqvae.lookup(codebooks, codes))
     if self.prewarp:
-      embedded = jnp.concatenate(
-          [embedded, jnp.broadcast_to(inside[:, None, ..., None], (b, t, h, w, 1))], -1)
+      cell_features = inside[..., None]
+      if self.offsets:
+        cell_features = jnp.concatenate([cell_features, offsets], -1)
+      embedded = jnp.concatenate([embedded, jnp.broadcast_to(
+          cell_features[:, None], (b, t, h, w, cell_features.shape[-1]))], -1)
     condition = theta_batch.astype(jnp.float32)
     for hidden in self.mlp_hidden:
       condition = nn.relu(nn.Dense(hidden)(condition))
