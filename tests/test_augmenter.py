@@ -12,6 +12,7 @@ from cvision.data import classify_inputs, views
 from cvision.models import augmenter as augmenter_lib
 from cvision.models import vqvae
 from cvision.tasks import augment
+from cvision.tasks import classify as classify_task
 from cvision.train_lib import sharding, state as state_lib
 from cvision.trainers import augmenter as augmenter_trainer
 from cvision.trainers import classify as classify_trainer
@@ -241,6 +242,22 @@ def test_classify_learned_views_config_and_test_views():
   config.input.learned_kinds = ('crop', 'rotation')
   with pytest.raises(errors.ConfigError, match='learned_kinds'):
     classify_inputs.prepare(config, '/nonexistent', None)
+
+
+def test_flipped_views_take_the_mirrored_class():
+  """A flipped pan_left clip is a pan_right clip: training labels and test logits of
+  flipped views are mapped through the mirrored classes."""
+  from cvision.data import actions, labeled  # pylint: disable=g-import-not-at-top
+  mirror = labeled.mirrored_classes(actions.MOTIONS)
+  assert [actions.MOTIONS[i] for i in mirror[:3]] == ['pan_right', 'pan_left', 'tilt_up']
+  assert list(labeled.mirrored_classes(['pushing left to right', 'pushing right to left',
+                                        'tearing'])) == [1, 0, 2]
+  theta = np.stack([augmenter_lib.theta(flip=True), augmenter_lib.theta()])
+  flipped = augment.flipped(jnp.asarray(theta))
+  assert list(flipped) == [True, False]
+  assert list(classify_task.mirrored_labels(jnp.asarray([0, 0]), flipped, mirror)) == [1, 0]
+  per_frame = classify_task.mirrored_labels(jnp.asarray([[0, 1, 2], [0, 1, 2]]), flipped, mirror)
+  np.testing.assert_array_equal(per_frame, [[1, 0, 2], [0, 1, 2]])
 
 
 def test_flip_then_cut_views_test_the_cells_nn_crop_tests():

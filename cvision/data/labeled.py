@@ -77,6 +77,17 @@ def in_memory(ids, videos: np.ndarray, labels, classes) -> Split:
                lambda i: videos[i])
 
 
+def mirrored_classes(classes) -> np.ndarray:
+  """`[C]`: the class each class becomes when its video is flipped left to right. Names
+  with 'left' and 'right' swapped, where that names a class (pan_left and pan_right;
+  Something-Something's "left to right" ones), each other class itself: a flipped
+  pan_left clip is a pan_right clip, and training on flips must say so."""
+  index = {name: i for i, name in enumerate(classes)}
+  def swapped(name):
+    return name.replace('left', '\0').replace('right', 'left').replace('\0', 'right')
+  return np.asarray([index.get(swapped(name), i) for i, name in enumerate(classes)], np.int32)
+
+
 def load_split(data_config, split: str, cache_dir: str) -> Split:
   """One split's index, from the cache when it holds these settings, else built there."""
   identity = dict(data_config.to_dict(), split=split, generator=generator_version(data_config),

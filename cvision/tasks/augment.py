@@ -163,20 +163,26 @@ def view_thetas(rng, count: int, side: float, kinds) -> jnp.ndarray:
 
 
 def random_views(view_args, codes, rng, *, model, side: float, kinds):
-  """Training views of `codes` `[B, T', H', W', N]` made by the augmenter on the device
-  (`view_thetas`). With 'crop' in `kinds` each crop is resized back to the whole grid;
-  without it, the augmenter makes the other kinds of the whole frame and the crop is a
-  random window of the nearest cells cut after (`cell_crops`), as `nn_crop` views are.
-  `view_args`: {'params': the augmenter's, 'codebooks': the codec's}."""
+  """`(views, flipped [B])`: training views of `codes` `[B, T', H', W', N]` made by the
+  augmenter on the device (`view_thetas`), and which of them are flipped. With 'crop' in
+  `kinds` each crop is resized back to the whole grid; without it, the augmenter makes
+  the other kinds of the whole frame and the crop is a random window of the nearest
+  cells cut after (`cell_crops`), as `nn_crop` views are. `view_args`: {'params': the
+  augmenter's, 'codebooks': the codec's}."""
   theta = view_thetas(rng, codes.shape[0], side, kinds)
   views = augment_codes(view_args['params'], codes, theta, view_args['codebooks'],
                         model=model)
-  if 'crop' in kinds:
-    return views
-  cells = crop_cells(side, views.shape[2])
-  corners = jax.random.randint(jax.random.fold_in(rng, 2), (codes.shape[0], 2), 0,
-                               views.shape[2] - cells + 1)
-  return cell_crops(views, corners, cells)
+  if 'crop' not in kinds:
+    cells = crop_cells(side, views.shape[2])
+    corners = jax.random.randint(jax.random.fold_in(rng, 2), (codes.shape[0], 2), 0,
+                                 views.shape[2] - cells + 1)
+    views = cell_crops(views, corners, cells)
+  return views, flipped(theta)
+
+
+def flipped(theta) -> jnp.ndarray:
+  """`[B]` bool: which rows of θ `[B, THETA_SIZE]` flip their clip."""
+  return theta[:, SLOTS['flip']][:, 0] > 0.5
 
 
 def crop_cells(side: float, cells: int) -> int:

@@ -59,16 +59,26 @@ def init_fn(model, tx, example, codebooks):
   return init
 
 
+def mirrored_labels(label, flipped, mirror):
+  """Labels `[B]` or per frame `[B, frames]` of views, `flipped` `[B]` mapped through
+  `mirror` (`labeled.mirrored_classes`)."""
+  flipped = flipped.reshape(flipped.shape + (1,) * (label.ndim - 1))
+  return jnp.where(flipped, jnp.asarray(mirror)[label], label)
+
+
 def train_step(state, batch, codebooks, view_args, rng, *, model, frames: int,
-               make_views=None):
+               make_views=None, mirror=None):
   """One update on `batch` = {'x': views, 'label': [B] or per frame [B, frames]}.
 
-  make_views: `(view_args, x, rng) -> x`, views made on the device inside the step (the
-  latent augmenter's, `tasks.augment.random_views`); None: `x` is the view."""
+  make_views: `(view_args, x, rng) -> (x, flipped [B])`, views made on the device inside
+  the step (the latent augmenter's, `tasks.augment.random_views`); None: `x` is the
+  view. mirror: `[C]` (`labeled.mirrored_classes`), the labels of flipped views."""
   rng = jax.random.fold_in(rng, state.step)
-  x = batch['x']
+  x, label = batch['x'], batch['label']
   if make_views is not None:
-    x = make_views(view_args, x, jax.random.fold_in(rng, 1))
+    x, flipped = make_views(view_args, x, jax.random.fold_in(rng, 1))
+    if mirror is not None:
+      label = mirrored_labels(label, flipped, mirror)
   x = model_input(x, codebooks)
 
   def loss_fn(params):
@@ -76,8 +86,8 @@ def train_step(state, batch, codebooks, view_args, rng, *, model, frames: int,
                                         rngs={'dropout': rng}, mutable=['batch_stats'])
     if model.per_frame:
       logits = per_frame_logits(logits, frames)
-    loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch['label']).mean()
-    accuracy = (logits.argmax(-1) == batch['label']).mean()
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, label).mean()
+    accuracy = (logits.argmax(-1) == label).mean()
     return loss, (new_vars, dict(loss=loss, accuracy=accuracy))
 
   grads, (new_vars, stats) = jax.grad(loss_fn, has_aux=True)(state.params)

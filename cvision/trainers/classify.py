@@ -47,13 +47,14 @@ def build(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebook
       kinds=tuple(config.input.learned_kinds))
   example = jnp.asarray(example)
   if make_views is not None:  # S3D is built for the views it will see
-    example = make_views(_view_args(augmenter), example, jax.random.key(0))
+    example, _ = make_views(_view_args(augmenter), example, jax.random.key(0))
   init = task.init_fn(model, state_lib.make_optimizer(config.train), example, codebooks)
   run = scaffold.TrainRun(workdir, mesh, config.shard_rules)
   state, shardings = run.initial_state(init, jax.random.key(config.seed))
   whole = sharding.replicated(mesh)
   step = jax.jit(functools.partial(task.train_step, model=model,
-                                   frames=config.data.clip_frames, make_views=make_views),
+                                   frames=config.data.clip_frames, make_views=make_views,
+                                   mirror=tuple(labeled.mirrored_classes(data.classes))),
                  in_shardings=(shardings, sharding.batch_sharding(mesh), whole, whole, whole),
                  out_shardings=(shardings, whole), donate_argnums=(0,))
   rng = jax.random.key(config.seed + 1)
@@ -76,13 +77,18 @@ def train(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebook
 
 
 def _apply(model, variables, x, codebooks, view_args=None, theta=None, corners=None, *,
-           augmenter_model=None, cells=None):
+           augmenter_model=None, cells=None, mirror=None):
   if theta is not None:  # the augmenter's view of the codes
     x = augment.augment_codes(view_args['params'], x, theta, view_args['codebooks'],
                               model=augmenter_model)
   if corners is not None:  # then cut to its nearest-cell crop
     x = augment.cell_crops(x, corners, cells)
-  return model.apply(variables, task.model_input(x, codebooks))[0]
+  logits = model.apply(variables, task.model_input(x, codebooks))[0]
+  if theta is None:
+    return logits
+  # A flipped view's pan_right is the video's pan_left: back to the video's classes.
+  flipped = augment.flipped(theta).reshape((-1,) + (1,) * (logits.ndim - 1))
+  return jnp.where(flipped, logits[..., jnp.asarray(mirror)], logits)
 
 
 def _cut_after(config) -> bool:
@@ -132,7 +138,8 @@ def evaluate(config, model, variables, inputs, data, grid, codebooks, augmenter=
   size = classify_inputs.view_size(config)
   apply = jax.jit(functools.partial(
       _apply, model, augmenter_model=augmenter.model if augmenter else None,
-      cells=augment.crop_cells(d.crop / d.size, d.size // grid.space)))
+      cells=augment.crop_cells(d.crop / d.size, d.size // grid.space),
+      mirror=tuple(labeled.mirrored_classes(data.classes))))
   view_args = _view_args(augmenter)
 
   def logits_of(videos, rows, boxes, thetas, corners):  # view i: videos[rows[i]] at boxes[i]
