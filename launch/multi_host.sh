@@ -8,13 +8,7 @@
 set -euo pipefail
 coordinator=$1; processes=$2; process_id=$3; config=$4; shift 4
 
-quoted() {  # the words as a shell reads them back, plain where they need no quotes
-  local word out=()
-  for word; do
-    if [[ $word =~ ^[[:alnum:]_./:=@%+,-]+$ ]]; then out+=("$word"); else out+=("${word@Q}"); fi
-  done
-  echo "${out[*]}"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/quoting.sh"
 
 command=(python -m cvision.main --multihost --coordinator_address="$coordinator"
          --num_processes="$processes" --process_id="$process_id" --config="$config" "$@")

@@ -11,13 +11,11 @@
 set -euo pipefail
 config=$1; shift
 
-quoted() {  # the words as a shell reads them back, plain where they need no quotes
-  local word out=()
-  for word; do
-    if [[ $word =~ ^[[:alnum:]_./:=@%+,-]+$ ]]; then out+=("$word"); else out+=("${word@Q}"); fi
-  done
-  echo "${out[*]}"
-}
+# sbatch runs a copy of this script from its spool folder: then quoting.sh is found
+# under the folder the job was submitted from.
+quoting=$(dirname "${BASH_SOURCE[0]}")/quoting.sh
+[[ -f $quoting ]] || quoting=${SLURM_SUBMIT_DIR:-.}/launch/quoting.sh
+source "$quoting"
 
 first_node() {  # the first host of a node list: 'gpu[07-09,12],cpu1' -> gpu07
   if command -v scontrol > /dev/null; then

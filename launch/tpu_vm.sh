@@ -8,13 +8,7 @@
 set -euo pipefail
 tpu=$1; zone=$2; config=$3; shift 3
 
-quoted() {  # the words as a shell reads them back, plain where they need no quotes
-  local word out=()
-  for word; do
-    if [[ $word =~ ^[[:alnum:]_./:=@%+,-]+$ ]]; then out+=("$word"); else out+=("${word@Q}"); fi
-  done
-  echo "${out[*]}"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/quoting.sh"
 
 python_command=$(quoted python -m cvision.main --multihost --config="$config" "$@")
 worker_command="cd ${REPO_DIR:-cvision} && pip install -q -r requirements.txt \
