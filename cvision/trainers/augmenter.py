@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from cvision import errors, trained_augmenter
 from cvision.data import pipeline
 from cvision.evaluators import augmentation
+from cvision.models import augmenter as augmenter_lib
 from cvision.tasks import augment
 from cvision.train_lib import scaffold, sharding, state as state_lib
 
@@ -34,6 +35,9 @@ def check(config, codec):
   if unknown:
     raise errors.ConfigError(f'augment.mixes: unknown {unknown} (kinds: '
                              f'{", ".join(augment.SLOTS)}, identity, joined with +)')
+  if config.model.prewarp not in augmenter_lib.PREWARPS:
+    raise errors.ConfigError(f'model.prewarp={config.model.prewarp!r}: one of '
+                             f'{", ".join(augmenter_lib.PREWARPS)}')
   if not 0 < a.min_crop <= 1 or a.brightness < 0 or a.rotation_degrees < 0 or \
       not 0 <= a.saturation[0] <= a.saturation[1]:
     raise errors.ConfigError(f'augment ranges out of their domains: {a.to_dict()}')
