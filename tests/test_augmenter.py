@@ -109,6 +109,7 @@ def test_bilinear_prewarp_samples_between_cells_and_keeps_flips_exact(tiny_codec
   params = model.init(jax.random.key(0), batch, thetas, books)['params']
   np.testing.assert_array_equal(augment.augment_codes(params, batch, thetas, books,
                                                       model=model), snapped)
+  np.testing.assert_array_equal(augment.bilinear_warp_codes(batch, thetas, books), snapped)
 
 
 def test_output_is_a_valid_code_tensor_of_the_input_shape(tiny_codec):
@@ -160,7 +161,9 @@ def test_the_stage_trains_evaluates_and_keeps_the_identity(trained):
   assert augmenter.step == 40
   results = json.loads((root / 'aug' / 'eval' / 'augmentation.json').read_text())
   assert set(results['kinds']) == set(augmenter_lib.KINDS)
-  assert 'nn_ssim' in results['kinds']['crop'] and 'nn_ssim' not in results['kinds']['flip']
+  for way in ('nn', 'bilinear'):  # the crops made without training, for crops only
+    assert f'{way}_ssim' in results['kinds']['crop'] and f'{way}_ssim' not in results['kinds'][
+        'flip']
   for row in results['kinds'].values():
     assert 0 <= row['code_agreement'] <= 1 and -1 <= row['learned_ssim'] <= 1
   # Decoding the identity view costs at most 0.5 dB against decoding the codes themselves.

@@ -13,8 +13,9 @@ import os
 
 from results_files import ROOT, header, main, read  # tools/, beside this script
 
-KEYS = ('learned_ssim', 'identity_ssim', 'ceiling_ssim', 'nn_ssim', 'code_agreement',
-        'learned_psnr', 'identity_psnr', 'ceiling_psnr', 'nn_psnr')
+KEYS = ('learned_ssim', 'identity_ssim', 'ceiling_ssim', 'nn_ssim', 'bilinear_ssim',
+        'code_agreement', 'learned_psnr', 'identity_psnr', 'ceiling_psnr', 'nn_psnr',
+        'bilinear_psnr')
 # row -> (workdir suffix, results file in it, the test views it must have: crops, flips)
 ROWS = dict(central=('central', 'results.json', (1, 1)),
             nn_crop=('nn_crop', 'results.json', (4, 1)),

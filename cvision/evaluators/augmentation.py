@@ -5,6 +5,8 @@ Against the pixel-space view `A_θ(X)`, SSIM and PSNR of
   identity: decoder(c(X)), doing nothing (the paper's 0.44 SSIM for crops);
   ceiling:  decoder(c(A_θ(X))), re-encoding the augmented pixels;
   nn:       for crops, the code tensor cut and resized by nearest neighbours ([44]);
+  bilinear: for crops, the bilinear pre-warp alone (`augment.bilinear_warp_codes`): what
+            the augmenter starts from before training;
 and the share of code cells where `a(c(X), θ)` equals `c(A_θ(X))`. `evaluate` writes
 `augmentation.json`, `augmentation.md` and a PNG grid per kind to `out_dir`.
 """
@@ -20,7 +22,7 @@ from cvision.data import eval_clips, tours
 from cvision.models import augmenter as augmenter_lib
 from cvision.tasks import augment
 
-WAYS = ('learned', 'identity', 'ceiling', 'nn')
+WAYS = ('learned', 'identity', 'ceiling', 'nn', 'bilinear')
 # Procedural tours with these seeds and up are never drawn in training (it draws seeds
 # below data.num_tours).
 HELD_OUT_SEED = 10_000
@@ -56,6 +58,7 @@ def held_out_clips(eval_config, size: int) -> list[tuple[str, str, np.ndarray]]:
 
 _scores = jax.jit(lambda x, y: (jax.vmap(metrics.ssim)(x, y), jax.vmap(metrics.psnr)(x, y)))
 _pixels = jax.jit(augment.augment_pixels)
+_bilinear = jax.jit(augment.bilinear_warp_codes)
 
 
 def _views(codec, augmenter, clip: np.ndarray, thetas: np.ndarray, kind: str) -> dict:
@@ -73,6 +76,8 @@ def _views(codec, augmenter, clip: np.ndarray, thetas: np.ndarray, kind: str) ->
   if kind == 'crop':
     out['nn'] = codec.decode(np.stack([augment.nn_crop_codes(c, t[augment.SLOTS['crop']])
                                        for c, t in zip(codes, thetas)]))
+    out['bilinear'] = codec.decode(_bilinear(jnp.asarray(codes), jnp.asarray(thetas),
+                                             augmenter.codebooks))
   return out
 
 
@@ -131,14 +136,15 @@ def _identity_gap(codec, augmenter, clips) -> float:
 
 
 def markdown_table(results: dict) -> str:
-  lines = ['| kind | learned SSIM | identity SSIM | ceiling SSIM | NN-crop SSIM | learned / '
-           'ceiling | learned PSNR | identity PSNR | ceiling PSNR | NN-crop PSNR | code '
-           'agreement |', '|---|' + '---|' * 10]
+  lines = ['| kind | learned SSIM | identity SSIM | ceiling SSIM | NN-crop SSIM | bilinear '
+           'pre-warp SSIM | learned / ceiling | learned PSNR | identity PSNR | ceiling PSNR | '
+           'NN-crop PSNR | code agreement |', '|---|' + '---|' * 11]
   fmt = lambda row, key, spec: format(row[key], spec) if key in row else '-'
   for kind, row in results['kinds'].items():
     lines.append(
         f"| {kind} | {row['learned_ssim']:.3f} | {row['identity_ssim']:.3f} | "
         f"{row['ceiling_ssim']:.3f} | {fmt(row, 'nn_ssim', '.3f')} | "
+        f"{fmt(row, 'bilinear_ssim', '.3f')} | "
         f"{row['learned_ssim'] / row['ceiling_ssim']:.2f} | {row['learned_psnr']:.2f} | "
         f"{row['identity_psnr']:.2f} | {row['ceiling_psnr']:.2f} | "
         f"{fmt(row, 'nn_psnr', '.2f')} | {row['code_agreement']:.3f} |")
@@ -150,10 +156,11 @@ def markdown_table(results: dict) -> str:
 
 def plot_grid(kind: str, pairs, path: str, columns: int = 6):
   """Middle frames; rows original, pixel-augmented, re-encoded ceiling, learned (and the
-  NN crop for crops); columns spread over clips and θ."""
+  NN crop and the bilinear pre-warp for crops); columns spread over clips and θ."""
   names = [('original', None), ('A(X)', 'target'), ('decoder(c(A(X)))', 'ceiling'),
-           ('decoder(a(c(X)))', 'learned')] + ([('NN crop of c(X)', 'nn')] if kind == 'crop'
-                                              else [])
+           ('decoder(a(c(X)))', 'learned')]
+  if kind == 'crop':
+    names += [('NN crop of c(X)', 'nn'), ('bilinear pre-warp', 'bilinear')]
   picks = [(clip, views, j) for clip, views in pairs for j in range(len(views['target']))]
   picks = [picks[i] for i in np.linspace(0, len(picks) - 1, min(columns, len(picks))).astype(int)]
   fig = Figure(figsize=(1.6 * len(picks), 1.6 * len(names)))
