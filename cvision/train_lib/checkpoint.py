@@ -66,6 +66,8 @@ def claim_workdir(workdir: str, identity: dict, name: str = 'run.json',
   what is there, so a rerun never resumes or reuses another run's (or model's)
   checkpoints and results. Raises ConfigError naming the top-level keys that differ."""
   path = os.path.join(workdir, name)
+  # Compared as written: JSON keeps a config's tuples as lists.
+  identity = json.loads(json.dumps(identity))
   if os.path.exists(path):
     with open(path) as f:
       theirs = json.load(f)
