@@ -104,12 +104,23 @@ def test_bilinear_prewarp_samples_between_cells_and_keeps_flips_exact(tiny_codec
   np.testing.assert_array_equal(snapped[0], codes[0])
   np.testing.assert_array_equal(snapped[1], codes[0, :, :, ::-1])
   # Untrained, the augmenter gives the snapped samples: the pre-warp is where it starts.
-  model = augmenter_lib.Augmenter(grid=codes.shape[2:4], width=32, heads=2)
+  model = augmenter_lib.Augmenter(grid=codes.shape[2:4], width=32, heads=2,
+                                  prewarp='bilinear')
   batch = jnp.repeat(codes, 4, 0)
   params = model.init(jax.random.key(0), batch, thetas, books)['params']
   np.testing.assert_array_equal(augment.augment_codes(params, batch, thetas, books,
                                                       model=model), snapped)
   np.testing.assert_array_equal(augment.bilinear_warp_codes(batch, thetas, books), snapped)
+
+
+def test_quick_variants_keep_nearest_cells_for_classification():
+  for variant, prewarp in (('', 'nearest'), (':cr30', 'nearest'), (':bilinear', 'bilinear'),
+                           (':cr30_bilinear', 'bilinear')):
+    config = configs.load(f'experiments/augmenter_quick.py{variant}')
+    assert config.model.prewarp == prewarp and config.model.offsets == (prewarp == 'bilinear')
+  assert configs.load('experiments/augmenter_quick.py:cr30_bilinear').data.frames == 2
+  with pytest.raises(ValueError, match='unknown variant'):
+    configs.load('experiments/augmenter_quick.py:bilinaer')
 
 
 def test_output_is_a_valid_code_tensor_of_the_input_shape(tiny_codec):

@@ -3,10 +3,11 @@
 python tools/augmenter_results.py [--runs=runs] [--out=docs/results/augmenter.json]
 
 Reads, under --runs, the workdirs the commands of docs/results.md ("Latent augmenter")
-write: `augmenter_cr256/` and `augmenter_cr30/` (the augmenter stage's held-out
-evaluation, `eval/augmentation.json`), `benchmark_augmenter/benchmark.json` (CV Table 8)
-and `t4_<cr>_<row>/` (the classify runs of the Table-4 analogue; rows that share a
-training keep the first evaluation as `results_crops4.json` / `results_flips1.json`).
+write: `augmenter_cr256/`, `augmenter_cr30/` and their `_bilinear` variants (the
+augmenter stage's held-out evaluation, `eval/augmentation.json`),
+`benchmark_augmenter/benchmark.json` (CV Table 8) and `t4_<cr>_<row>/` (the classify runs
+of the Table-4 analogue; rows that share a training keep the first evaluation as
+`results_crops4.json` / `results_flips1.json`).
 A missing file leaves its entry out, named in the output's `missing`.
 """
 import os
@@ -24,11 +25,18 @@ ROWS = dict(central=('central', 'results.json', (1, 1)),
             learned_flip_train=('learned_flip', 'results_flips1.json', (4, 1)),
             learned_flip_train_test=('learned_flip', 'results.json', (4, 2)),
             nn_crop_learned_flip=('nn_crop_learned_flip', 'results_flips1.json', (4, 1)),
-            nn_crop_learned_flip_test=('nn_crop_learned_flip', 'results.json', (4, 2)))
+            nn_crop_learned_flip_test=('nn_crop_learned_flip', 'results.json', (4, 2)),
+            # the same training with the bilinear variant's augmenter (augmenter_quick.py:bilinear)
+            learned_flip_train_bilinear=('learned_flip_bilinear', 'results_flips1.json', (4, 1)),
+            learned_flip_train_test_bilinear=('learned_flip_bilinear', 'results.json', (4, 2)))
 COMMANDS = [
     'python -m cvision.main --config=experiments/augmenter_quick.py --workdir=runs/augmenter_cr256',
     'python -m cvision.main --config=experiments/augmenter_quick.py:cr30 '
     '--workdir=runs/augmenter_cr30',
+    'python -m cvision.main --config=experiments/augmenter_quick.py:bilinear '
+    '--workdir=runs/augmenter_cr256_bilinear',
+    'python -m cvision.main --config=experiments/augmenter_quick.py:cr30_bilinear '
+    '--workdir=runs/augmenter_cr30_bilinear',
     'python -m cvision.main --config=experiments/benchmark_augmenter.py '
     '--workdir=runs/benchmark_augmenter',
     'python -m cvision.main --config=experiments/classify_codes_<cr>_quick.py:<row> '
@@ -40,7 +48,9 @@ COMMANDS = [
 def collect(runs: str) -> dict:
   missing = []
   out = header(COMMANDS, short=True)
-  for name, folder in (('cr256', 'augmenter_cr256'), ('cr32', 'augmenter_cr30')):
+  for name, folder in (('cr256', 'augmenter_cr256'), ('cr32', 'augmenter_cr30'),
+                       ('cr256_bilinear', 'augmenter_cr256_bilinear'),
+                       ('cr32_bilinear', 'augmenter_cr30_bilinear')):
     evaluation = read(os.path.join(runs, folder, 'eval', 'augmentation.json'), missing)
     if evaluation:
       out[name] = {kind: {k: round(row[k], 4) for k in KEYS if k in row}
@@ -60,6 +70,8 @@ def collect(runs: str) -> dict:
     prefix = 'cr30' if cr == 'cr32' else cr
     rows = {}
     for row, (folder, name, test_views) in ROWS.items():
+      if cr == 'cr32' and row.endswith('_bilinear'):
+        continue  # run at CR 256 only
       path = os.path.join(runs, f't4_{prefix}_{folder}', name)
       result = read(path, missing)
       if result and (result['views']['crops'], result['views']['flips']) != test_views:

@@ -20,18 +20,19 @@ through. The logits start as the input codes (a learned `keep` scale on their on
 beside a zero-initialised head), the identity being the commonest view.
 
 The pre-warp (`prewarp`) first moves the codes by θ's geometry, and the transformer
-learns what that cannot do: zoomed detail, rotated content, colour. With 'nearest' each
-cell takes the code of the nearest source cell (`warp_codes`: for a crop, the
-nearest-neighbour crop of CV §4.5's baseline). With 'bilinear' (the default) the code
-embeddings are sampled bilinearly at the source points and each cell takes the code nearest
-to its sample (`warp_embeddings`, `nearest_codes`): a zoomed cell lying between source
-cells gets a code between theirs instead of a copy of one, which decodes closer to the
-zoomed pixels, and the transformer reads the unsnapped sample. Flips and the identity
-sample cell centres, so both pre-warps give them the input codes exactly. The paper's
-network (`prewarp='none'`) has to learn the geometry itself, routing every cell through
-attention from learned position embeddings; on this project's CPU budget that did not get
-far past the identity (see docs/results.md). With `offsets`, each cell is also told where
-its source point lies within the nearest cell.
+learns what that cannot do: zoomed detail, rotated content, colour. With 'nearest' (the
+default) each cell takes the code of the nearest source cell (`warp_codes`: for a crop,
+the nearest-neighbour crop of CV §4.5's baseline). With 'bilinear' the code embeddings
+are sampled bilinearly at the source points and each cell takes the code nearest to its
+sample (`warp_embeddings`, `nearest_codes`): a zoomed cell lying between source cells gets
+a code between theirs instead of a copy of one, which decodes closer to the zoomed
+pixels, and the transformer reads the unsnapped sample. S3D on one-hot codes did not
+learn from such views, so classification keeps 'nearest'. Flips and the identity sample
+cell centres, so both pre-warps give them the input codes exactly. The paper's network
+(`prewarp='none'`) has to learn the geometry itself, routing every cell through attention
+from learned position embeddings; on this project's CPU budget that did not get far past
+the identity (see docs/results.md). With `offsets`, each cell is also told where its
+source point lies within the nearest cell.
 """
 from typing import Sequence
 
@@ -151,7 +152,7 @@ class Augmenter(nn.Module):
   heads: int = 4
   mlp_hidden: Sequence[int] = (64, 64, 64)
   keep_init: float = 4.0
-  prewarp: str = 'bilinear'  # one of PREWARPS
+  prewarp: str = 'nearest'  # one of PREWARPS
   offsets: bool = False
 
   @nn.compact
