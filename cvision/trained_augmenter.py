@@ -40,20 +40,31 @@ def make_info(config, codec) -> dict:
 
 def write_info(workdir: str, info: dict):
   """Records `info`; a workdir holding another augmenter (other fields) is refused: its
-  checkpoints would be resumed as this one's."""
+  checkpoints would be resumed as this one's. An older record of the same augmenter is
+  first rewritten as today's code writes it (`_model_fields`)."""
+  old = read_info(workdir)
+  if old is not None and _model_fields(old['model']) != old['model']:
+    atomic_files.write_json(os.path.join(workdir, INFO_FILE),
+                            dict(old, model=_model_fields(old['model'])), indent=2)
   checkpoint.claim_workdir(workdir, info, INFO_FILE, 'another augmenter')
 
 
+def _model_fields(model: dict) -> dict:
+  """`model` as this code records it: augmenters trained before the bilinear pre-warp
+  recorded it as a bool (True: nearest), and before `offsets` existed had none."""
+  m = dict(model)
+  if isinstance(m.get('prewarp', False), bool):
+    m['prewarp'] = 'nearest' if m.get('prewarp', False) else 'none'
+  m.setdefault('offsets', False)
+  return m
+
+
 def make_model(info: dict) -> augmenter_lib.Augmenter:
-  m = dict(info['model'])
-  # Augmenters trained before the bilinear pre-warp recorded it as a bool (True: nearest).
-  prewarp = m.get('prewarp', False)
-  if isinstance(prewarp, bool):
-    prewarp = 'nearest' if prewarp else 'none'
+  m = _model_fields(info['model'])
   return augmenter_lib.Augmenter(grid=tuple(info['grid']), width=m['width'], depth=m['depth'],
                                  heads=m['heads'], mlp_hidden=tuple(m['mlp_hidden']),
-                                 keep_init=m['keep_init'], prewarp=prewarp,
-                                 offsets=m.get('offsets', False))
+                                 keep_init=m['keep_init'], prewarp=m['prewarp'],
+                                 offsets=m['offsets'])
 
 
 def make_ranges(info: dict) -> augment.Ranges:

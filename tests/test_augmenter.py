@@ -196,6 +196,14 @@ def test_another_codecs_augmenter_and_out_of_range_theta_are_refused(trained, ti
   # A rerun of the same augmenter finds it finished (its tuples were written as lists);
   # one for another codec is refused.
   assert augmenter_trainer.train(config, str(root / 'aug'), mesh, codec).step == 40
+  # So does one recorded before `prewarp` was a name and `offsets` existed.
+  info_path = root / 'aug' / trained_augmenter.INFO_FILE
+  info = json.loads(info_path.read_text())
+  del info['model']['offsets']
+  info['model']['prewarp'] = True
+  info_path.write_text(json.dumps(info))
+  assert augmenter_trainer.train(config, str(root / 'aug'), mesh, codec).step == 40
+  assert json.loads(info_path.read_text())['model']['prewarp'] == 'nearest'
   with pytest.raises(errors.ConfigError, match=r'another augmenter \(codec differ'):
     augmenter_trainer.train(config, str(root / 'aug'), mesh, tiny_codec)
   augmenter = trained_augmenter.load(str(root / 'aug'), codec)
