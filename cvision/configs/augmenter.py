@@ -73,12 +73,12 @@ def quick(arg: str | None) -> ml_collections.ConfigDict:
   plain variants keep the nearest-cell pre-warp because they are what classification
   uses: S3D on one-hot codes did not learn from the bilinear augmenter's views (top-1
   near chance where the nearest one's reach 52%; docs/results.md, Table-4 analogue)."""
-  c = base()
-  rate, bilinear = (arg or 'cr256').split('_')[0], (arg or '').endswith('bilinear')
   if arg not in (None, 'cr256', 'cr30', 'bilinear', 'cr30_bilinear'):
     raise ValueError(f'unknown variant {arg!r} of augmenter_quick (known: cr256, cr30, '
                      f'bilinear, cr30_bilinear)')
-  if rate == 'cr30':
+  c = base()
+  bilinear = arg in ('bilinear', 'cr30_bilinear')
+  if arg in ('cr30', 'cr30_bilinear'):
     c.codec.update(codec_configs.SMALL_CR30)
     # Every frame has its own 16x16 code frame: fewer frames keep the step as cheap, and
     # fewer steps keep the stage within half an hour on CPU.

@@ -128,6 +128,14 @@ def nearest_codes(embedded, codebooks):
   return jnp.argmin(distance, -1).astype(jnp.int32)
 
 
+def bilinear_warp(codes, theta_batch, codebooks):
+  """The bilinear pre-warp: `(codes [B, T', H', W', N], embeddings, inside, offsets)`, each
+  cell the nearest code to the bilinear sample of the embeddings at its source point, and
+  the unsnapped sample the network reads (`warp_embeddings`, `nearest_codes`)."""
+  embedded, inside, offsets = warp_embeddings(vqvae.lookup(codebooks, codes), theta_batch)
+  return nearest_codes(embedded, codebooks), embedded, inside, offsets
+
+
 class _Block(nn.Module):
   """Pre-norm transformer layer: self-attention, then an MLP of 4x the width."""
   width: int
@@ -164,12 +172,12 @@ class Augmenter(nn.Module):
                        f'{(h, w)}')
     if self.prewarp not in PREWARPS:
       raise ValueError(f'prewarp must be one of {PREWARPS}; got {self.prewarp!r}')
-    if self.prewarp == 'nearest':
-      codes, inside, offsets = warp_codes(codes, theta_batch)
-    embedded = vqvae.lookup(codebooks, codes)
     if self.prewarp == 'bilinear':
-      embedded, inside, offsets = warp_embeddings(embedded, theta_batch)
-      codes = nearest_codes(embedded, codebooks)
+      codes, embedded, inside, offsets = bilinear_warp(codes, theta_batch, codebooks)
+    else:
+      if self.prewarp == 'nearest':
+        codes, inside, offsets = warp_codes(codes, theta_batch)
+      embedded = vqvae.lookup(codebooks, codes)
     embedded = nn.LayerNorm()(embedded)
     if self.prewarp != 'none':
       cell_features = inside[..., None]

@@ -117,10 +117,8 @@ def nn_crop_codes(codes, box) -> np.ndarray:
 
 def bilinear_warp_codes(codes, theta, codebooks):
   """The augmenter's bilinear pre-warp alone (`Augmenter.prewarp` 'bilinear'): `codes`
-  `[B, T', H', W', N]` moved by θ `[B, THETA_SIZE]`, each cell the nearest code to the
-  bilinear sample of the embeddings at its source point. A crop made without training."""
-  warped, _, _ = augmenter_lib.warp_embeddings(vqvae.lookup(codebooks, codes), theta)
-  return augmenter_lib.nearest_codes(warped, codebooks)
+  `[B, T', H', W', N]` moved by θ `[B, THETA_SIZE]`. A crop made without training."""
+  return augmenter_lib.bilinear_warp(codes, theta, codebooks)[0]
 
 
 def train_step(state, batch, codec_weights, codebooks, rng, *, model, codec_model,
