@@ -51,11 +51,13 @@ def write_info(workdir: str, info: dict):
 
 def _model_fields(model: dict) -> dict:
   """`model` as this code records it: augmenters trained before the bilinear pre-warp
-  recorded it as a bool (True: nearest), and before `offsets` existed had none."""
+  recorded it as a bool (True: nearest), and before `offsets` and `output` existed had
+  none (they had no offsets and output codes)."""
   m = dict(model)
   if isinstance(m.get('prewarp', False), bool):
     m['prewarp'] = 'nearest' if m.get('prewarp', False) else 'none'
   m.setdefault('offsets', False)
+  m.setdefault('output', 'codes')
   return m
 
 
@@ -64,7 +66,7 @@ def make_model(info: dict) -> augmenter_lib.Augmenter:
   return augmenter_lib.Augmenter(grid=tuple(info['grid']), width=m['width'], depth=m['depth'],
                                  heads=m['heads'], mlp_hidden=tuple(m['mlp_hidden']),
                                  keep_init=m['keep_init'], prewarp=m['prewarp'],
-                                 offsets=m['offsets'])
+                                 offsets=m['offsets'], output=m['output'])
 
 
 def make_ranges(info: dict) -> augment.Ranges:
@@ -99,14 +101,22 @@ class TrainedAugmenter:
 
   def __post_init__(self):
     self._augment = jax.jit(functools.partial(augment.augment_codes, model=self.model))
+    self._embeddings = jax.jit(functools.partial(augment.augment_embeddings, model=self.model))
 
   def augment(self, codes: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """`a(codes, θ)`: codes `[B, T', H', W', N]`, θ `[B, THETA_SIZE]` (checked against the
     trained ranges) -> int32 codes of the same shape."""
+    return np.asarray(self._apply(self._augment, codes, theta))
+
+  def embeddings(self, codes: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """`a(codes, θ)` as the frozen decoder reads it (`augment.augment_embeddings`):
+    `[B, T', H', W', N * D]`."""
+    return np.asarray(self._apply(self._embeddings, codes, theta))
+
+  def _apply(self, fn, codes, theta):
     theta = np.asarray(theta, np.float32).reshape(len(codes), augmenter_lib.THETA_SIZE)
     self.ranges.check(theta)
-    return np.asarray(self._augment(self.params, jnp.asarray(codes, jnp.int32),
-                                    jnp.asarray(theta), self.codebooks))
+    return fn(self.params, jnp.asarray(codes, jnp.int32), jnp.asarray(theta), self.codebooks)
 
 
 def load(workdir: str, codec) -> TrainedAugmenter:

@@ -93,6 +93,8 @@ class TrainedCodec:
     # The weights are arguments, not constants baked into the compiled programs.
     self._encode = jax.jit(functools.partial(self.model.apply, method=vqvae.VQVAE.encode))
     self._decode = jax.jit(functools.partial(self.model.apply, method=vqvae.VQVAE.decode))
+    self._decode_embeddings = jax.jit(functools.partial(
+        self.model.apply, method=vqvae.VQVAE.decode_embeddings))
 
   @property
   def weights(self) -> dict:
@@ -120,6 +122,12 @@ class TrainedCodec:
     """codes -> float `[B, T, H, W, 3]` clipped to [0, 1]."""
     return np.clip(np.asarray(self._decode(self.weights, jnp.asarray(codes, jnp.int32))),
                    0.0, 1.0)
+
+  def decode_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
+    """Code vectors `[B, T', H', W', N * D]` (a network's, not only the codebook's) ->
+    float `[B, T, H, W, 3]` clipped to [0, 1]."""
+    return np.clip(np.asarray(self._decode_embeddings(self.weights, jnp.asarray(
+        embeddings, jnp.float32))), 0.0, 1.0)
 
   def code_shape(self, frames: int, height: int, width: int) -> tuple[int, int, int]:
     t, s = self.model.time_factor, self.model.space_factor

@@ -4,11 +4,13 @@ python -m cvision.main --config=experiments/augmenter_quick.py --workdir=runs/au
 python -m cvision.main --config=experiments/augmenter_quick.py:cr30 --workdir=runs/augmenter_cr30
 python -m cvision.main --config=experiments/augmenter_quick.py:bilinear \
   --workdir=runs/augmenter_cr256_bilinear        # and :cr30_bilinear
+python -m cvision.main --config=experiments/augmenter_quick.py:embeddings \
+  --workdir=runs/augmenter_cr256_embeddings      # and :cr30_embeddings
 One network for every kind (crop, flip, brightness, saturation, rotation, and crop with
 flip), then its held-out evaluation: `<workdir>/eval/augmentation.md` and a PNG per kind.
 Trains the small codec first (codec_quick.py:small_2000, or :small_cr30) if missing.
-The plain variants make the classify configs' views; the `bilinear` ones decode closest to
-the augmented pixels (configs/augmenter.py says why both).
+The plain variants make the classify configs' views; the `embeddings` ones output code
+vectors, which decode closest to the augmented pixels (configs/augmenter.py says why).
 """
 from cvision.configs import augmenter
 

@@ -111,13 +111,27 @@ def test_bilinear_prewarp_samples_between_cells_and_keeps_flips_exact(tiny_codec
   np.testing.assert_array_equal(augment.augment_codes(params, batch, thetas, books,
                                                       model=model), snapped)
   np.testing.assert_array_equal(augment.bilinear_warp_codes(batch, thetas, books), snapped)
+  # An augmenter of vectors starts from the unsnapped samples; its codes are the snapped ones.
+  vectors = augmenter_lib.Augmenter(grid=codes.shape[2:4], width=32, heads=2,
+                                    prewarp='bilinear', output='embeddings')
+  params = vectors.init(jax.random.key(0), batch, thetas, books)['params']
+  np.testing.assert_allclose(augment.augment_embeddings(params, batch, thetas, books,
+                                                        model=vectors), warped, atol=1e-6)
+  np.testing.assert_array_equal(augment.augment_codes(params, batch, thetas, books,
+                                                      model=vectors), snapped)
+  # Its cross-entropy reads distances: the nearest entry is the most likely.
+  np.testing.assert_array_equal(
+      jnp.argmax(vectors.code_logits(warped, books), -1), snapped)
 
 
 def test_quick_variants_keep_nearest_cells_for_classification():
-  for variant, prewarp in (('', 'nearest'), (':cr30', 'nearest'), (':bilinear', 'bilinear'),
-                           (':cr30_bilinear', 'bilinear')):
+  for variant, prewarp, output in (
+      ('', 'nearest', 'codes'), (':cr30', 'nearest', 'codes'),
+      (':bilinear', 'bilinear', 'codes'), (':cr30_bilinear', 'bilinear', 'codes'),
+      (':embeddings', 'bilinear', 'embeddings'), (':cr30_embeddings', 'bilinear', 'embeddings')):
     config = configs.load(f'experiments/augmenter_quick.py{variant}')
     assert config.model.prewarp == prewarp and config.model.offsets == (prewarp == 'bilinear')
+    assert config.model.output == output
   assert configs.load('experiments/augmenter_quick.py:cr30_bilinear').data.frames == 2
   with pytest.raises(ValueError, match='unknown variant'):
     configs.load('experiments/augmenter_quick.py:bilinaer')
@@ -199,7 +213,7 @@ def test_another_codecs_augmenter_and_out_of_range_theta_are_refused(trained, ti
   # So does one recorded before `prewarp` was a name and `offsets` existed.
   info_path = root / 'aug' / trained_augmenter.INFO_FILE
   info = json.loads(info_path.read_text())
-  del info['model']['offsets']
+  del info['model']['offsets'], info['model']['output']
   info['model']['prewarp'] = True
   info_path.write_text(json.dumps(info))
   assert augmenter_trainer.train(config, str(root / 'aug'), mesh, codec).step == 40
@@ -214,6 +228,34 @@ def test_another_codecs_augmenter_and_out_of_range_theta_are_refused(trained, ti
   bad.augment.mixes = ('crop', 'flop')
   with pytest.raises(errors.ConfigError, match='flop'):
     augmenter_trainer.check(bad, codec)
+  bad = _augmenter_config(str(root / 'codec'))
+  bad.model.output = 'vectors'
+  with pytest.raises(errors.ConfigError, match='model.output'):
+    augmenter_trainer.check(bad, codec)
+
+
+def test_an_augmenter_of_vectors_is_scored_on_them_and_snaps_to_codes(trained):
+  root, codec, _, mesh = trained
+  config = _augmenter_config(str(root / 'codec'), steps=20)
+  config.model.update(prewarp='bilinear', output='embeddings')
+  augmenter_trainer.run(config, str(root / 'vectors'), mesh, lambda: codec)
+  augmenter = trained_augmenter.load(str(root / 'vectors'), codec)
+  assert augmenter.model.output == 'embeddings' and augmenter.step == 20
+  results = json.loads((root / 'vectors' / 'eval' / 'augmentation.json').read_text())
+  for row in results['kinds'].values():
+    assert -1 <= row['snapped_ssim'] <= 1 and -1 <= row['learned_ssim'] <= 1
+  assert results['identity_psnr_gap_db'] >= -0.5
+  # Its codes are the entries nearest to its vectors, and the vectors of the identity
+  # view decode as closely as the codes themselves.
+  clip = np.uint8(_video(1, 2, 32, seed=5) * 255)
+  codes = codec.encode(clip)
+  vectors = augmenter.embeddings(codes, augmenter_lib.IDENTITY[None])
+  assert vectors.shape == (*codes.shape[:-1], codec.codebooks.shape[0] * codec.codebooks.shape[2])
+  np.testing.assert_array_equal(augmenter.augment(codes, augmenter_lib.IDENTITY[None]),
+                                augmenter_lib.nearest_codes(jnp.asarray(vectors),
+                                                            augmenter.codebooks))
+  psnr = lambda y: float(10 * np.log10(1 / np.mean((y - clip / 255.0) ** 2)))
+  assert psnr(codec.decode_embeddings(vectors)) >= psnr(codec.decode(codes)) - 0.5
 
 
 def test_sharded_augmenter_equals_one_device(tiny_codec):

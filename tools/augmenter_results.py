@@ -3,8 +3,8 @@
 python tools/augmenter_results.py [--runs=runs] [--out=docs/results/augmenter.json]
 
 Reads, under --runs, the workdirs the commands of docs/results.md ("Latent augmenter")
-write: `augmenter_cr256/`, `augmenter_cr30/` and their `_bilinear` variants (the
-augmenter stage's held-out evaluation, `eval/augmentation.json`),
+write: `augmenter_cr256/`, `augmenter_cr30/` and their `_bilinear` and `_embeddings`
+variants (the augmenter stage's held-out evaluation, `eval/augmentation.json`),
 `benchmark_augmenter/benchmark.json` (CV Table 8) and `t4_<cr>_<row>/` (the classify runs
 of the Table-4 analogue; rows that share a training keep the first evaluation as
 `results_crops4.json` / `results_flips1.json`).
@@ -14,9 +14,9 @@ import os
 
 from results_files import ROOT, header, main, read  # tools/, beside this script
 
-KEYS = ('learned_ssim', 'identity_ssim', 'ceiling_ssim', 'nn_ssim', 'bilinear_ssim',
-        'code_agreement', 'learned_psnr', 'identity_psnr', 'ceiling_psnr', 'nn_psnr',
-        'bilinear_psnr')
+KEYS = ('learned_ssim', 'snapped_ssim', 'identity_ssim', 'ceiling_ssim', 'nn_ssim',
+        'bilinear_ssim', 'code_agreement', 'learned_psnr', 'snapped_psnr', 'identity_psnr',
+        'ceiling_psnr', 'nn_psnr', 'bilinear_psnr')
 # row -> (workdir suffix, results file in it, the test views it must have: crops, flips)
 ROWS = dict(central=('central', 'results.json', (1, 1)),
             nn_crop=('nn_crop', 'results.json', (4, 1)),
@@ -37,6 +37,10 @@ COMMANDS = [
     '--workdir=runs/augmenter_cr256_bilinear',
     'python -m cvision.main --config=experiments/augmenter_quick.py:cr30_bilinear '
     '--workdir=runs/augmenter_cr30_bilinear',
+    'python -m cvision.main --config=experiments/augmenter_quick.py:embeddings '
+    '--workdir=runs/augmenter_cr256_embeddings',
+    'python -m cvision.main --config=experiments/augmenter_quick.py:cr30_embeddings '
+    '--workdir=runs/augmenter_cr30_embeddings',
     'python -m cvision.main --config=experiments/benchmark_augmenter.py '
     '--workdir=runs/benchmark_augmenter',
     'python -m cvision.main --config=experiments/classify_codes_<cr>_quick.py:<row> '
@@ -50,7 +54,9 @@ def collect(runs: str) -> dict:
   out = header(COMMANDS, short=True)
   for name, folder in (('cr256', 'augmenter_cr256'), ('cr32', 'augmenter_cr30'),
                        ('cr256_bilinear', 'augmenter_cr256_bilinear'),
-                       ('cr32_bilinear', 'augmenter_cr30_bilinear')):
+                       ('cr32_bilinear', 'augmenter_cr30_bilinear'),
+                       ('cr256_embeddings', 'augmenter_cr256_embeddings'),
+                       ('cr32_embeddings', 'augmenter_cr30_embeddings')):
     evaluation = read(os.path.join(runs, folder, 'eval', 'augmentation.json'), missing)
     if evaluation:
       out[name] = {kind: {k: round(row[k], 4) for k in KEYS if k in row}

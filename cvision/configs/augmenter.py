@@ -31,9 +31,11 @@ def base() -> ml_collections.ConfigDict:
   # prewarp: move the codes by θ's geometry first (models/augmenter.py): 'bilinear' samples
   # the code embeddings between cells and snaps them to codes, 'nearest' takes the nearest
   # cells, 'none' is the paper's network, which learns the geometry itself. offsets: each
-  # cell is also given its source point's place within the nearest cell.
+  # cell is also given its source point's place within the nearest cell. output: 'codes'
+  # (logits over every codebook, snapped) or 'embeddings' (vectors the decoder reads as
+  # they are, snapped to the nearest codes where codes are needed).
   c.model = dict(width=128, depth=2, heads=4, mlp_hidden=(64, 64, 64), keep_init=4.0,
-                 prewarp='nearest', offsets=False)
+                 prewarp='nearest', offsets=False, output='codes')
   # The trained ranges of θ (outside them the augmenter refuses) and what training mixes.
   c.augment = dict(min_crop=0.5, brightness=0.3, saturation=(0.0, 2.0),
                    rotation_degrees=30.0, mixes=MIXES)
@@ -69,27 +71,35 @@ def quick(arg: str | None) -> ml_collections.ConfigDict:
   """On CPU in minutes against the small codecs: CR 256, or CR 32 with `arg` 'cr30'.
 
   'bilinear' and 'cr30_bilinear': the bilinear pre-warp with sub-cell offsets and the
-  weighted mix, the augmenter whose views decode closest to the augmented pixels. The
-  plain variants keep the nearest-cell pre-warp because they are what classification
-  uses: S3D on one-hot codes did not learn from the bilinear augmenter's views (top-1
-  near chance where the nearest one's reach 52%; docs/results.md, Table-4 analogue)."""
-  if arg not in (None, 'cr256', 'cr30', 'bilinear', 'cr30_bilinear'):
-    raise ValueError(f'unknown variant {arg!r} of augmenter_quick (known: cr256, cr30, '
-                     f'bilinear, cr30_bilinear)')
+  weighted mix. 'embeddings' and 'cr30_embeddings': the same network outputting code
+  vectors, which the decoder reads unsnapped, so its views decode closest to the augmented
+  pixels. The plain variants keep the nearest-cell pre-warp and output codes because they
+  are what classification uses: S3D on one-hot codes did not learn from the bilinear
+  augmenter's views (top-1 near chance where the nearest one's reach 52%;
+  docs/results.md, Table-4 analogue)."""
+  variants = ('cr256', 'cr30', 'bilinear', 'cr30_bilinear', 'embeddings', 'cr30_embeddings')
+  if arg not in (None, *variants):
+    raise ValueError(f'unknown variant {arg!r} of augmenter_quick (known: '
+                     f'{", ".join(variants)})')
   c = base()
-  bilinear = arg in ('bilinear', 'cr30_bilinear')
-  if arg in ('cr30', 'cr30_bilinear'):
+  plain = arg in (None, 'cr256', 'cr30')
+  if arg in ('cr30', 'cr30_bilinear', 'cr30_embeddings'):
     c.codec.update(codec_configs.SMALL_CR30)
     # Every frame has its own 16x16 code frame: fewer frames keep the step as cheap, and
     # fewer steps keep the stage within half an hour on CPU.
     c.data.update(frames=2)
-    c.train.update(steps=1200 if bilinear else 800)
+    c.train.update(steps=800 if plain else 1200)
   else:
     c.codec.update(codec_configs.SMALL_CR256)
-    c.train.update(steps=2000 if bilinear else 1500)
-  if bilinear:
+    c.train.update(steps=1500 if plain else 2000)
+  if not plain:
     c.model.update(prewarp='bilinear', offsets=True)
     c.augment.mixes = WEIGHTED_MIXES
+  if arg in ('embeddings', 'cr30_embeddings'):
+    # The paper's L1 alone: a cross-entropy over the vectors' distances to the entries
+    # pulled them off the codebook's scale and wrecked every view (docs/results.md).
+    c.model.output = 'embeddings'
+    c.train.ce_weight = 0.0
   return c
 
 

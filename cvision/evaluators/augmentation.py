@@ -1,7 +1,10 @@
 """A trained augmenter on held-out clips, per kind, over a grid of θ (CV §4.5, Fig. 5-9).
 
 Against the pixel-space view `A_θ(X)`, SSIM and PSNR of
-  learned:  decoder(a(c(X), θ)), the augmenter;
+  learned:  decoder(a(c(X), θ)), the augmenter (an 'embeddings' augmenter's vectors as
+            they are);
+  snapped:  for an 'embeddings' augmenter, the decoding of its vectors snapped to codes
+            (what the codes store and S3D get);
   identity: decoder(c(X)), doing nothing (the paper's 0.44 SSIM for crops);
   ceiling:  decoder(c(A_θ(X))), re-encoding the augmented pixels;
   nn:       for crops, the code tensor cut and resized by nearest neighbours ([44]);
@@ -22,7 +25,7 @@ from cvision.data import eval_clips, tours
 from cvision.models import augmenter as augmenter_lib
 from cvision.tasks import augment
 
-WAYS = ('learned', 'identity', 'ceiling', 'nn', 'bilinear')
+WAYS = ('learned', 'snapped', 'identity', 'ceiling', 'nn', 'bilinear')
 # Procedural tours with these seeds and up are never drawn in training (it draws seeds
 # below data.num_tours).
 HELD_OUT_SEED = 10_000
@@ -73,6 +76,9 @@ def _views(codec, augmenter, clip: np.ndarray, thetas: np.ndarray, kind: str) ->
   out = dict(target=target, learned=codec.decode(learned_codes), identity=codec.decode(codes),
              ceiling=codec.decode(target_codes), learned_codes=learned_codes,
              target_codes=target_codes)
+  if augmenter.model.output == 'embeddings':
+    out['snapped'] = out['learned']
+    out['learned'] = codec.decode_embeddings(augmenter.embeddings(codes, thetas))
   if kind == 'crop':
     out['nn'] = codec.decode(np.stack([augment.nn_crop_codes(c, t[augment.SLOTS['crop']])
                                        for c, t in zip(codes, thetas)]))
@@ -136,13 +142,14 @@ def _identity_gap(codec, augmenter, clips) -> float:
 
 
 def markdown_table(results: dict) -> str:
-  lines = ['| kind | learned SSIM | identity SSIM | ceiling SSIM | NN-crop SSIM | bilinear '
-           'pre-warp SSIM | learned / ceiling | learned PSNR | identity PSNR | ceiling PSNR | '
-           'NN-crop PSNR | code agreement |', '|---|' + '---|' * 11]
+  lines = ['| kind | learned SSIM | snapped SSIM | identity SSIM | ceiling SSIM | NN-crop SSIM '
+           '| bilinear pre-warp SSIM | learned / ceiling | learned PSNR | identity PSNR | '
+           'ceiling PSNR | NN-crop PSNR | code agreement |', '|---|' + '---|' * 12]
   fmt = lambda row, key, spec: format(row[key], spec) if key in row else '-'
   for kind, row in results['kinds'].items():
     lines.append(
-        f"| {kind} | {row['learned_ssim']:.3f} | {row['identity_ssim']:.3f} | "
+        f"| {kind} | {row['learned_ssim']:.3f} | {fmt(row, 'snapped_ssim', '.3f')} | "
+        f"{row['identity_ssim']:.3f} | "
         f"{row['ceiling_ssim']:.3f} | {fmt(row, 'nn_ssim', '.3f')} | "
         f"{fmt(row, 'bilinear_ssim', '.3f')} | "
         f"{row['learned_ssim'] / row['ceiling_ssim']:.2f} | {row['learned_psnr']:.2f} | "
@@ -155,10 +162,13 @@ def markdown_table(results: dict) -> str:
 
 
 def plot_grid(kind: str, pairs, path: str, columns: int = 6):
-  """Middle frames; rows original, pixel-augmented, re-encoded ceiling, learned (and the
-  NN crop and the bilinear pre-warp for crops); columns spread over clips and θ."""
+  """Middle frames; rows original, pixel-augmented, re-encoded ceiling, learned (then its
+  snapped codes for an 'embeddings' augmenter, the NN crop and the bilinear pre-warp for
+  crops); columns spread over clips and θ."""
   names = [('original', None), ('A(X)', 'target'), ('decoder(c(A(X)))', 'ceiling'),
            ('decoder(a(c(X)))', 'learned')]
+  if 'snapped' in pairs[0][1]:
+    names.append(('a(c(X)) snapped', 'snapped'))
   if kind == 'crop':
     names += [('NN crop of c(X)', 'nn'), ('bilinear pre-warp', 'bilinear')]
   picks = [(clip, views, j) for clip, views in pairs for j in range(len(views['target']))]

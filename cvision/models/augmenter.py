@@ -19,6 +19,12 @@ into the batch): the cost grows linearly with the clip, and clips of any length 
 through. The logits start as the input codes (a learned `keep` scale on their one-hot,
 beside a zero-initialised head), the identity being the commonest view.
 
+With `output` 'embeddings' the network instead outputs code vectors, as DeepMind's public
+`compressed_vision` code does: the pre-warp's vectors plus a zero-initialised correction.
+The frozen decoder reads them as they are, so the views are not limited to what the
+codebook can spell cell by cell; snapped to the nearest entries they give a valid code
+tensor for the codes store and S3D.
+
 The pre-warp (`prewarp`) first moves the codes by θ's geometry, and the transformer
 learns what that cannot do: zoomed detail, rotated content, colour. With 'nearest' (the
 default) each cell takes the code of the nearest source cell (`warp_codes`: for a crop,
@@ -50,6 +56,7 @@ SLOTS = dict(crop=slice(0, 4), flip=slice(4, 5), brightness=slice(5, 6),
 THETA_SIZE = 8
 IDENTITY = np.asarray([0, 0, 1, 1, 0, 0, 1, 0], np.float32)
 PREWARPS = ('none', 'nearest', 'bilinear')
+OUTPUTS = ('codes', 'embeddings')
 
 
 def theta(crop=(0.0, 0.0, 1.0, 1.0), flip=False, brightness=0.0, saturation=1.0,
@@ -119,13 +126,18 @@ def warp_embeddings(embedded, theta_batch):
   return (1 - wy) * top + wy * bottom, (source[..., 2] > 0.5).astype(jnp.float32), offsets
 
 
-def nearest_codes(embedded, codebooks):
-  """Embeddings `[..., N * D]` -> the nearest entry of every codebook `[..., N]` (int32)."""
+def code_distances(embedded, codebooks):
+  """Embeddings `[..., N * D]` -> squared distance to every entry of every codebook
+  `[..., N, K]`."""
   n, _, d = codebooks.shape
   vectors = embedded.reshape(*embedded.shape[:-1], n, d)
-  distance = jnp.sum(codebooks ** 2, -1) - 2 * jnp.einsum('...nd,nkd->...nk', vectors,
-                                                           codebooks)
-  return jnp.argmin(distance, -1).astype(jnp.int32)
+  return (jnp.sum(vectors ** 2, -1, keepdims=True) + jnp.sum(codebooks ** 2, -1)
+          - 2 * jnp.einsum('...nd,nkd->...nk', vectors, codebooks))
+
+
+def nearest_codes(embedded, codebooks):
+  """Embeddings `[..., N * D]` -> the nearest entry of every codebook `[..., N]` (int32)."""
+  return jnp.argmin(code_distances(embedded, codebooks), -1).astype(jnp.int32)
 
 
 def bilinear_warp(codes, theta_batch, codebooks):
@@ -150,10 +162,13 @@ class _Block(nn.Module):
 
 
 class Augmenter(nn.Module):
-  """`(codes [B, T', H', W', N], θ [B, THETA_SIZE], codebooks [N, K, D])` -> logits
-  `[B, T', H', W', N, K]`. The codebooks are the frozen codec's, an argument: the
-  augmenter learns nothing about them. `grid` (H', W') is the code frame its position
-  embeddings cover: the frame size it was trained on."""
+  """`(codes [B, T', H', W', N], θ [B, THETA_SIZE], codebooks [N, K, D])` -> with `output`
+  'codes', logits `[B, T', H', W', N, K]`; with 'embeddings', code vectors
+  `[B, T', H', W', N * D]` the frozen decoder reads as they are. `codes`,
+  `decoder_input` and `code_logits` turn either into what their users take. The codebooks
+  are the frozen codec's, an argument: the augmenter learns nothing about them. `grid`
+  (H', W') is the code frame its position embeddings cover: the frame size it was trained
+  on."""
   grid: tuple[int, int]
   width: int = 128
   depth: int = 2
@@ -162,6 +177,7 @@ class Augmenter(nn.Module):
   keep_init: float = 4.0
   prewarp: str = 'nearest'  # one of PREWARPS
   offsets: bool = False
+  output: str = 'codes'  # one of OUTPUTS
 
   @nn.compact
   def __call__(self, codes, theta_batch, codebooks):
@@ -172,12 +188,15 @@ class Augmenter(nn.Module):
                        f'{(h, w)}')
     if self.prewarp not in PREWARPS:
       raise ValueError(f'prewarp must be one of {PREWARPS}; got {self.prewarp!r}')
+    if self.output not in OUTPUTS:
+      raise ValueError(f'output must be one of {OUTPUTS}; got {self.output!r}')
     if self.prewarp == 'bilinear':
       codes, embedded, inside, offsets = bilinear_warp(codes, theta_batch, codebooks)
     else:
       if self.prewarp == 'nearest':
         codes, inside, offsets = warp_codes(codes, theta_batch)
       embedded = vqvae.lookup(codebooks, codes)
+    start = embedded
     embedded = nn.LayerNorm()(embedded)
     if self.prewarp != 'none':
       cell_features = inside[..., None]
@@ -195,9 +214,36 @@ class Augmenter(nn.Module):
     x = x + self.param('position', nn.initializers.normal(0.02), (h * w, self.width))
     for _ in range(self.depth):
       x = _Block(self.width, self.heads)(x)
-    delta = nn.Dense(n * k, kernel_init=nn.initializers.zeros)(nn.LayerNorm()(x))
+    x = nn.LayerNorm()(x)
+    if self.output == 'embeddings':
+      # A correction of the pre-warp's (unsnapped) vectors, zero at the start.
+      delta = nn.Dense(start.shape[-1], kernel_init=nn.initializers.zeros)(x)
+      return start + delta.reshape(start.shape)
+    delta = nn.Dense(n * k, kernel_init=nn.initializers.zeros)(x)
     keep = self.param('keep', nn.initializers.constant(self.keep_init), ())
     return delta.reshape(b, t, h, w, n, k) + keep * jax.nn.one_hot(codes, k)
+
+  def codes(self, out, codebooks) -> jnp.ndarray:
+    """The network's output -> a valid code tensor `[..., N]`: the most likely code of
+    every cell, or the code nearest to its vector."""
+    if self.output == 'embeddings':
+      return nearest_codes(out, codebooks)
+    return snap(out)
+
+  def decoder_input(self, out, codebooks) -> jnp.ndarray:
+    """What the frozen decoder reads, `[..., N * D]`: the vectors themselves, or those of
+    the snapped codes with a straight-through gradient (`embeddings`)."""
+    if self.output == 'embeddings':
+      return out
+    return embeddings(out, codebooks)
+
+  def code_logits(self, out, codebooks) -> jnp.ndarray:
+    """A distribution over every codebook's entries `[..., N, K]`, for the cross-entropy
+    against the codes of the augmented clip: the logits, or minus the squared distances of
+    the vectors to the entries (the soft assignment of soft-to-hard quantisation)."""
+    if self.output == 'embeddings':
+      return -code_distances(out, codebooks)
+    return out
 
 
 def snap(logits) -> jnp.ndarray:

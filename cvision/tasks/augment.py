@@ -6,6 +6,10 @@ cross-entropy against the codes of the augmented clip, `c(A_θ(X))`: the L1 alon
 the codes only through the frozen decoder, a long and flat path; the cross-entropy tells
 every cell directly which code re-encoding would give, so training gets there in a
 fraction of the steps, and the L1 still prefers codes that decode closer to `A_θ(X)`.
+An augmenter that outputs vectors (`Augmenter.output` 'embeddings') has no argmax in the
+way of the L1; its cross-entropy scores the vectors' distances to the codebook entries
+(`Augmenter.code_logits`), which pushes them off the codebook's scale, so its configs
+weigh it 0 and it is only logged.
 """
 import dataclasses
 
@@ -132,12 +136,13 @@ def train_step(state, batch, codec_weights, codebooks, rng, *, model, codec_mode
   codes, target_codes = encode(video), encode(target)
 
   def loss_fn(params):
-    logits = model.apply({'params': params}, codes, theta, codebooks)
-    recon = codec_model.apply(codec_weights, augmenter_lib.embeddings(logits, codebooks),
+    out = model.apply({'params': params}, codes, theta, codebooks)
+    recon = codec_model.apply(codec_weights, model.decoder_input(out, codebooks),
                               method=vqvae.VQVAE.decode_embeddings)
     l1 = metrics.mae(recon, target)
-    ce = optax.softmax_cross_entropy_with_integer_labels(logits, target_codes).mean()
-    agreement = (augmenter_lib.snap(logits) == target_codes).mean()
+    ce = optax.softmax_cross_entropy_with_integer_labels(model.code_logits(out, codebooks),
+                                                         target_codes).mean()
+    agreement = (model.codes(out, codebooks) == target_codes).mean()
     stats = dict(l1=l1, ce=ce, code_agreement=agreement,
                  psnr=metrics.psnr(jnp.clip(recon, 0, 1), target))
     loss = l1 + ce_weight * ce
@@ -150,7 +155,14 @@ def train_step(state, batch, codec_weights, codebooks, rng, *, model, codec_mode
 
 def augment_codes(params, codes, theta, codebooks, *, model):
   """`a(codes, θ)` snapped to codes: `[B, T', H', W', N]` int32, a valid code tensor."""
-  return augmenter_lib.snap(model.apply({'params': params}, codes, theta, codebooks))
+  return model.codes(model.apply({'params': params}, codes, theta, codebooks), codebooks)
+
+
+def augment_embeddings(params, codes, theta, codebooks, *, model):
+  """`a(codes, θ)` as the frozen decoder reads it, `[B, T', H', W', N * D]`: an
+  'embeddings' augmenter's own vectors, or the vectors of the snapped codes."""
+  return model.decoder_input(model.apply({'params': params}, codes, theta, codebooks),
+                             codebooks)
 
 
 def view_thetas(rng, count: int, side: float, kinds) -> jnp.ndarray:

@@ -35,9 +35,10 @@ def check(config, codec):
   if unknown:
     raise errors.ConfigError(f'augment.mixes: unknown {unknown} (kinds: '
                              f'{", ".join(augment.SLOTS)}, identity, joined with +)')
-  if config.model.prewarp not in augmenter_lib.PREWARPS:
-    raise errors.ConfigError(f'model.prewarp={config.model.prewarp!r}: one of '
-                             f'{", ".join(augmenter_lib.PREWARPS)}')
+  for field, known in (('prewarp', augmenter_lib.PREWARPS), ('output', augmenter_lib.OUTPUTS)):
+    if config.model[field] not in known:
+      raise errors.ConfigError(f'model.{field}={config.model[field]!r}: one of '
+                               f'{", ".join(known)}')
   if not 0 < a.min_crop <= 1 or a.brightness < 0 or a.rotation_degrees < 0 or \
       not 0 <= a.saturation[0] <= a.saturation[1]:
     raise errors.ConfigError(f'augment ranges out of their domains: {a.to_dict()}')
