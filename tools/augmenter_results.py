@@ -28,7 +28,12 @@ ROWS = dict(central=('central', 'results.json', (1, 1)),
             nn_crop_learned_flip_test=('nn_crop_learned_flip', 'results.json', (4, 2)),
             # the same training with the bilinear variant's augmenter (augmenter_quick.py:bilinear)
             learned_flip_train_bilinear=('learned_flip_bilinear', 'results_flips1.json', (4, 1)),
-            learned_flip_train_test_bilinear=('learned_flip_bilinear', 'results.json', (4, 2)))
+            learned_flip_train_test_bilinear=('learned_flip_bilinear', 'results.json', (4, 2)),
+            # and with the embeddings variant's (augmenter_quick.py:embeddings), its codes
+            learned_flip_train_embeddings=('learned_flip_embeddings', 'results_flips1.json',
+                                           (4, 1)),
+            learned_flip_train_test_embeddings=('learned_flip_embeddings', 'results.json',
+                                                (4, 2)))
 COMMANDS = [
     'python -m cvision.main --config=experiments/augmenter_quick.py --workdir=runs/augmenter_cr256',
     'python -m cvision.main --config=experiments/augmenter_quick.py:cr30 '
@@ -76,7 +81,7 @@ def collect(runs: str) -> dict:
     prefix = 'cr30' if cr == 'cr32' else cr
     rows = {}
     for row, (folder, name, test_views) in ROWS.items():
-      if cr == 'cr32' and row.endswith('_bilinear'):
+      if cr == 'cr32' and row.endswith(('_bilinear', '_embeddings')):
         continue  # run at CR 256 only
       path = os.path.join(runs, f't4_{prefix}_{folder}', name)
       result = read(path, missing)

@@ -74,9 +74,9 @@ def quick(arg: str | None) -> ml_collections.ConfigDict:
   weighted mix. 'embeddings' and 'cr30_embeddings': the same network outputting code
   vectors, which the decoder reads unsnapped, so its views decode closest to the augmented
   pixels. The plain variants keep the nearest-cell pre-warp and output codes because they
-  are what classification uses: S3D on one-hot codes did not learn from the bilinear
-  augmenter's views (top-1 near chance where the nearest one's reach 52%;
-  docs/results.md, Table-4 analogue)."""
+  are what classification uses: S3D on one-hot codes did not learn from the bilinear or
+  the embeddings augmenter's (snapped) views (top-1 near chance where the nearest one's
+  reach 52%; docs/results.md, Table-4 analogue)."""
   variants = ('cr256', 'cr30', 'bilinear', 'cr30_bilinear', 'embeddings', 'cr30_embeddings')
   if arg not in (None, *variants):
     raise ValueError(f'unknown variant {arg!r} of augmenter_quick (known: '
