@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cvision import atomic_files, configs, timing, trained_augmenter
+from cvision import atomic_files, configs, timing
 from cvision.data import tours
 from cvision.models import s3d, vqvae
 from cvision.tasks import augment
@@ -41,16 +41,16 @@ def _augment_paths(codec_model, augmenter_model):
   return learned, through_pixels
 
 
-def paper_size(config, codec_spec: str, batch: int) -> dict:
-  """Paths 1 and 2 with the paper's models at 256x256 (codec `codec_spec`, the augmenter
-  of `configs.augmenter.base`), initialised, not trained (time does not depend on the
-  values): XLA's planned FLOPs, and seconds of the best of `paper_repeats` calls each."""
+def paper_size(config, codec_spec: str, batch: int, augmenter_model) -> dict:
+  """Paths 1 and 2 with the paper's models at 256x256 (codec `codec_spec`, and
+  `augmenter_model`'s architecture on that codec's code grid), initialised, not trained
+  (time does not depend on the values): XLA's planned FLOPs, and seconds of the best of
+  `paper_repeats` calls each."""
   b = config.benchmark
   codec_model = vqvae.make_vqvae(configs.load(codec_spec).model)
   size = 256
   grid = (size // codec_model.space_factor,) * 2
-  augmenter_model = trained_augmenter.make_model(
-      dict(model=configs.augmenter.base().model.to_dict(), grid=grid))
+  augmenter_model = augmenter_model.clone(grid=grid)
   shape = (batch, b.paper_frames // codec_model.time_factor, *grid, codec_model.codebooks)
   codes = jax.random.randint(jax.random.key(0), shape, 0, codec_model.codebook_size)
   thetas = augment.view_thetas(jax.random.key(b.seed), batch, b.crop, ('crop', 'flip'))
@@ -155,8 +155,11 @@ def run(config, workdir: str, mesh, load_codec, load_augmenter):
   print(f'augmenter_benchmark: {b.batch_size} clips of {b.frames} frames, best of '
         f'{b.repeats}; in {workdir}')
   codec = load_codec()
-  results = measure(config, codec, load_augmenter())
-  results['paper_size'] = [paper_size(config, spec, batch) for spec, batch in b.paper_codecs]
+  augmenter = load_augmenter()
+  results = measure(config, codec, augmenter)
+  # The benchmarked augmenter's architecture (its pre-warp and output) at the paper's size.
+  results['paper_size'] = [paper_size(config, spec, batch, augmenter.model)
+                           for spec, batch in b.paper_codecs]
   atomic_files.write_json(os.path.join(workdir, 'benchmark.json'), results, indent=2)
   table = markdown_table(results)
   atomic_files.write_text(os.path.join(workdir, 'benchmark.md'), table + '\n')
