@@ -124,6 +124,36 @@ def test_bilinear_prewarp_samples_between_cells_and_keeps_flips_exact(tiny_codec
       jnp.argmax(vectors.code_logits(warped, books), -1), snapped)
 
 
+def test_s3d_reads_the_augmenters_vectors_unsnapped_and_its_codes_as_looked_up(tiny_codec):
+  codes = jnp.asarray(tiny_codec.encode(np.uint8(_video(1) * 255)))
+  books = jnp.asarray(tiny_codec.codebooks)
+  table = classify_task.input_codebooks(tiny_codec, 'vectors')
+  thetas = jnp.asarray(np.stack([augmenter_lib.IDENTITY,
+                                 augmenter_lib.theta(crop=(0, 0, 0.5, 0.5), flip=True)]))
+  batch = jnp.repeat(codes, 2, 0)
+  made = {}
+  for output in augmenter_lib.OUTPUTS:
+    model = augmenter_lib.Augmenter(grid=codes.shape[2:4], width=32, heads=2,
+                                    prewarp='bilinear', output=output)
+    params = model.init(jax.random.key(0), batch, thetas, books)['params']
+    view = functools.partial(augment.augment_views, params, batch, thetas, books, model=model)
+    made[output] = view(as_vectors=False), view(as_vectors=True)
+    # Floats are S3D's input already: model_input passes them through.
+    np.testing.assert_array_equal(classify_task.model_input(made[output][1], table),
+                                  made[output][1])
+  snapped, vectors = made['codes']
+  # A 'codes' augmenter's vectors are the standardised entries S3D looks its codes up in.
+  np.testing.assert_allclose(vectors, classify_task.model_input(snapped, table), atol=1e-4)
+  # An 'embeddings' augmenter's are its unsnapped samples, standardised alike: the
+  # identity view is the codes' entries, the half-frame crop lies between them.
+  snapped_e, vectors_e = made['embeddings']
+  np.testing.assert_array_equal(snapped_e, snapped)
+  warped = augmenter_lib.warp_embeddings(vqvae.lookup(books, batch), thetas)[0]
+  np.testing.assert_allclose(vectors_e, vqvae.standardise(warped, books), atol=1e-4)
+  np.testing.assert_allclose(vectors_e[0], vectors[0], atol=1e-4)
+  assert np.abs(vectors_e[1] - vectors[1]).max() > 0.1
+
+
 def test_quick_variants_keep_nearest_cells_for_classification():
   for variant, prewarp, output in (
       ('', 'nearest', 'codes'), (':cr30', 'nearest', 'codes'),
@@ -234,12 +264,20 @@ def test_another_codecs_augmenter_and_out_of_range_theta_are_refused(trained, ti
     augmenter_trainer.check(bad, codec)
 
 
-def test_an_augmenter_of_vectors_is_scored_on_them_and_snaps_to_codes(trained):
+@pytest.fixture(scope='module')
+def trained_vectors(trained):
+  """An augmenter of vectors trained by the stage on `trained`'s codec, in its root."""
   root, codec, _, mesh = trained
   config = _augmenter_config(str(root / 'codec'), steps=20)
   config.model.update(prewarp='bilinear', output='embeddings')
   augmenter_trainer.run(config, str(root / 'vectors'), mesh, lambda: codec)
-  augmenter = trained_augmenter.load(str(root / 'vectors'), codec)
+  return root / 'vectors'
+
+
+def test_an_augmenter_of_vectors_is_scored_on_them_and_snaps_to_codes(trained,
+                                                                       trained_vectors):
+  root, codec, _, _ = trained
+  augmenter = trained_augmenter.load(str(trained_vectors), codec)
   assert augmenter.model.output == 'embeddings' and augmenter.step == 20
   results = json.loads((root / 'vectors' / 'eval' / 'augmentation.json').read_text())
   for row in results['kinds'].values():
@@ -377,23 +415,30 @@ def test_flip_then_cut_views_test_the_cells_nn_crop_tests():
   np.testing.assert_array_equal(cut, np.stack([codes[0, :, 0:7, 1:8], codes[1, :, 1:8, 0:7]]))
 
 
-@pytest.mark.parametrize('row, kinds, cells', [('learned_flip_train_test', ['crop', 'flip'], 8),
-                                               ('nn_crop_learned_flip_test', ['flip'], 6)])
-def test_classify_trains_and_tests_on_learned_views(trained, tmp_path, row, kinds, cells):
+@pytest.mark.parametrize('row, kinds, cells, augmenter_dir, codes_as', [
+    ('learned_flip_train_test', ['crop', 'flip'], 8, 'aug', 'onehot'),
+    ('nn_crop_learned_flip_test', ['flip'], 6, 'aug', 'onehot'),
+    ('learned_flip_train_test', ['crop', 'flip'], 8, 'vectors', 'vectors')])
+def test_classify_trains_and_tests_on_learned_views(trained, trained_vectors, tmp_path, row,
+                                                   kinds, cells, augmenter_dir, codes_as):
   """The classify stage with the augmenter's views inside its jitted step, pooled over
   crops x flips at test: crops made by the augmenter span the whole code frame (8 x 8
-  cells of the 32-pixel frame); flips of the whole frame are then cut to the crop's 6."""
+  cells of the 32-pixel frame); flips of the whole frame are then cut to the crop's 6.
+  S3D on codebook vectors reads an augmenter of vectors' output unsnapped."""
   root, codec, _, mesh = trained
   config = configs.load(f'experiments/classify_codes_cr256_quick.py:smoke,{row}')
   config.data.update(size=32, crop=24, cache_dir='')
+  config.input.codes_as = codes_as
   config.codec.update(workdir=str(root / 'codec'), config='')
-  config.augmenter.update(workdir=str(root / 'aug'), config='')
-  classify_trainer.run(config, str(tmp_path), mesh, lambda: codec,
-                       lambda: trained_augmenter.load(str(root / 'aug'), codec))
+  config.augmenter.update(workdir=str(root / augmenter_dir), config='')
+  load = lambda: trained_augmenter.load(str(root / augmenter_dir), codec)
+  classify_trainer.run(config, str(tmp_path), mesh, lambda: codec, load)
   results = json.loads((tmp_path / 'results.json').read_text())
   assert results['views'] == dict(augment='learned', crops=4, flips=2, learned_kinds=kinds)
-  assert results['input_shape'][1:3] == [cells, cells]
-  assert results['augmenter'] == trained_augmenter.load(str(root / 'aug'), codec).fingerprint
+  books = codec.codebooks.shape
+  depth = books[0] * (books[1] if codes_as == 'onehot' else books[2])
+  assert results['input_shape'][1:] == [cells, cells, depth]
+  assert results['augmenter'] == load().fingerprint
   assert 0 <= results['test']['top1'] <= 100
 
 

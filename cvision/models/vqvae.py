@@ -33,6 +33,21 @@ def lookup(codebooks, codes):
   return jnp.concatenate([codebooks[n][codes[..., n]] for n in range(codebooks.shape[0])], -1)
 
 
+def codebook_moments(codebooks):
+  """The mean and spread `[N, D]` of each channel of every codebook `[N, K, D]` over its
+  K entries."""
+  return codebooks.mean(1), codebooks.std(1) + 1e-6
+
+
+def standardise(vectors, codebooks):
+  """Vectors `[..., N * D]` (rows of `codebooks` `[N, K, D]`, or points between them)
+  with every channel standardised by its codebook's `codebook_moments`."""
+  n, _, d = codebooks.shape
+  mean, std = codebook_moments(codebooks)
+  split = vectors.reshape(vectors.shape[:-1] + (n, d))
+  return ((split - mean) / std).reshape(vectors.shape)
+
+
 class VectorQuantizer(nn.Module):
   """Product vector quantizer with EMA codebooks and restarts of dead entries.
 

@@ -165,6 +165,18 @@ def augment_embeddings(params, codes, theta, codebooks, *, model):
                              codebooks)
 
 
+def augment_views(params, codes, theta, codebooks, *, model, as_vectors: bool):
+  """`a(codes, θ)` as S3D reads it: the snapped codes, or with `as_vectors` (S3D on
+  codebook vectors, `input.codes_as` 'vectors') the vectors the decoder reads, each
+  channel standardised as `tasks.classify.input_codebooks` standardises the entries.
+  An 'embeddings' augmenter's vectors then reach S3D unsnapped; a 'codes' augmenter's
+  are its codes' standardised entries, what S3D would look up."""
+  if not as_vectors:
+    return augment_codes(params, codes, theta, codebooks, model=model)
+  return vqvae.standardise(augment_embeddings(params, codes, theta, codebooks, model=model),
+                           codebooks)
+
+
 def view_thetas(rng, count: int, side: float, kinds) -> jnp.ndarray:
   """`[count, THETA_SIZE]` random training views: with 'crop' in `kinds` a square box of
   `side` (a fraction of the frame) at a random place, with 'flip' a coin flip."""
@@ -180,16 +192,16 @@ def view_thetas(rng, count: int, side: float, kinds) -> jnp.ndarray:
   return theta
 
 
-def random_views(view_args, codes, rng, *, model, side: float, kinds):
+def random_views(view_args, codes, rng, *, model, side: float, kinds, as_vectors=False):
   """`(views, flipped [B])`: training views of `codes` `[B, T', H', W', N]` made by the
-  augmenter on the device (`view_thetas`), and which of them are flipped. With 'crop' in
-  `kinds` each crop is resized back to the whole grid; without it, the augmenter makes
-  the other kinds of the whole frame and the crop is a random window of the nearest
-  cells cut after (`cell_crops`), as `nn_crop` views are. `view_args`: {'params': the
-  augmenter's, 'codebooks': the codec's}."""
+  augmenter on the device (`view_thetas`, `augment_views`), and which of them are
+  flipped. With 'crop' in `kinds` each crop is resized back to the whole grid; without
+  it, the augmenter makes the other kinds of the whole frame and the crop is a random
+  window of the nearest cells cut after (`cell_crops`), as `nn_crop` views are.
+  `view_args`: {'params': the augmenter's, 'codebooks': the codec's}."""
   theta = view_thetas(rng, codes.shape[0], side, kinds)
-  views = augment_codes(view_args['params'], codes, theta, view_args['codebooks'],
-                        model=model)
+  views = augment_views(view_args['params'], codes, theta, view_args['codebooks'],
+                        model=model, as_vectors=as_vectors)
   if 'crop' not in kinds:
     cells = crop_cells(side, views.shape[2])
     corners = jax.random.randint(jax.random.fold_in(rng, 2), (codes.shape[0], 2), 0,

@@ -16,9 +16,13 @@ CODE_INPUTS = ('vectors', 'onehot')
 
 
 def model_input(x, codebooks):
-  """uint8 pixels -> [-1, 1]; integer codes -> their rows of the (frozen) `codebooks`."""
+  """uint8 pixels -> [-1, 1]; integer codes -> their rows of the (frozen) `codebooks`;
+  floats with `codebooks` are S3D's input already: vectors the latent augmenter made
+  (`tasks.augment.augment_views`)."""
   if codebooks is None:
     return x.astype(jnp.float32) / 127.5 - 1.0
+  if jnp.issubdtype(x.dtype, jnp.floating):
+    return x
   return vqvae.lookup(codebooks, x)
 
 
@@ -35,7 +39,8 @@ def input_codebooks(codec, codes_as: str = 'vectors') -> jnp.ndarray:
     return jnp.broadcast_to(jnp.eye(books.shape[1]), (books.shape[0],) + (books.shape[1],) * 2)
   if codes_as != 'vectors':
     raise errors.ConfigError(f'input.codes_as must be one of {CODE_INPUTS}, got {codes_as!r}')
-  return (books - books.mean(1, keepdims=True)) / (books.std(1, keepdims=True) + 1e-6)
+  mean, std = vqvae.codebook_moments(books)
+  return (books - mean[:, None]) / std[:, None]
 
 
 def per_frame_logits(logits, frames: int):

@@ -44,7 +44,7 @@ def build(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebook
                                          config, 0)['x'][:1]
   make_views = None if augmenter is None else functools.partial(
       augment.random_views, model=augmenter.model, side=config.data.crop / config.data.size,
-      kinds=tuple(config.input.learned_kinds))
+      kinds=tuple(config.input.learned_kinds), as_vectors=_as_vectors(config))
   example = jnp.asarray(example)
   if make_views is not None:  # S3D is built for the views it will see
     example, _ = make_views(_view_args(augmenter), example, jax.random.key(0))
@@ -76,11 +76,16 @@ def train(config, workdir: str, mesh, prepared: classify_inputs.Inputs, codebook
   return model, {'params': state.params, **state.variables}
 
 
+def _as_vectors(config) -> bool:
+  """Whether S3D reads the augmenter's views as vectors (`augment.augment_views`)."""
+  return config.input.codes_as == 'vectors'
+
+
 def _apply(model, variables, x, codebooks, view_args=None, theta=None, corners=None, *,
-           augmenter_model=None, cells=None, mirror=None):
+           augmenter_model=None, cells=None, mirror=None, as_vectors=False):
   if theta is not None:  # the augmenter's view of the codes
-    x = augment.augment_codes(view_args['params'], x, theta, view_args['codebooks'],
-                              model=augmenter_model)
+    x = augment.augment_views(view_args['params'], x, theta, view_args['codebooks'],
+                              model=augmenter_model, as_vectors=as_vectors)
   if corners is not None:  # then cut to its nearest-cell crop
     x = augment.cell_crops(x, corners, cells)
   logits = model.apply(variables, task.model_input(x, codebooks))[0]
@@ -139,7 +144,7 @@ def evaluate(config, model, variables, inputs, data, grid, codebooks, augmenter=
   apply = jax.jit(functools.partial(
       _apply, model, augmenter_model=augmenter.model if augmenter else None,
       cells=augment.crop_cells(d.crop / d.size, d.size // grid.space),
-      mirror=tuple(labeled.mirrored_classes(data.classes))))
+      mirror=tuple(labeled.mirrored_classes(data.classes)), as_vectors=_as_vectors(config)))
   view_args = _view_args(augmenter)
 
   def logits_of(videos, rows, boxes, thetas, corners):  # view i: videos[rows[i]] at boxes[i]
