@@ -19,9 +19,11 @@ def base() -> ml_collections.ConfigDict:
   """CPU-sized: the procedural action videos at 64x64, S3D at a quarter width."""
   c = common.top('classify')
   # kind: 'rgb', 'codes' or 'recon' (the codes decoded); codes_as: 'onehot' or 'vectors'
-  # (the codec's codebook vectors, standardised); shifted_copies: each training video is
-  # also encoded that many times from sub-cell offsets, so training crops of the codes
-  # are not confined to the cell grid (CV Table 2 encoded randomly cropped videos).
+  # (the codec's codebook vectors, standardised; learned views then reach S3D as the
+  # augmenter's vectors, an 'embeddings' augmenter's unsnapped); shifted_copies: each
+  # training video is also encoded that many times from sub-cell offsets, so training
+  # crops of the codes are not confined to the cell grid (CV Table 2 encoded randomly
+  # cropped videos).
   # augment: the training views, 'nn_crop' (random crops: of pixels, or the nearest code
   # cells), 'none' (central crops) or, for codes, 'learned' (the latent augmenter makes
   # them on the device: `learned_kinds` of 'crop' and 'flip'; without 'crop' it flips

@@ -29,6 +29,7 @@ import uuid
 import numpy as np
 
 from cvision import atomic_files, errors, fs
+from cvision.data import npy
 
 FORMAT = 'cvision-codes/1'
 INDEX_MERGE = 1000  # a writer's own index files merged into one this often
@@ -228,7 +229,10 @@ class CodesStore:
       raise CodesStoreError(f'chunk missing from the codes store: {path}') from e
     if hashlib.sha256(data).hexdigest() != chunk['sha256']:
       raise CodesStoreError(f'chunk is corrupt (checksum mismatch): {path}')
-    return np.load(io.BytesIO(data), allow_pickle=False)
+    try:
+      return npy.loads(data)
+    except ValueError as e:
+      raise CodesStoreError(f'chunk is not a code array ({e}): {path}') from e
 
   def writer(self, vid: str, **meta) -> 'VideoWriter':
     return VideoWriter(self, vid, meta)

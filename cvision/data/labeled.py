@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from cvision import atomic_files, errors, progress
-from cvision.data import actions, video_io
+from cvision.data import actions, npy, video_io
 
 SPLITS = ('train', 'test')
 _SPLIT_SEEDS = {'train': 5000, 'test': 6000}  # the procedural splits share no scene
@@ -61,7 +61,7 @@ class Split:
       return self.read(i)
     path = os.path.join(self.cache, f'{i:07d}.npy')
     if os.path.exists(path):
-      return np.load(path)
+      return npy.load(path)
     video = self.read(i)
     with atomic_files.replacing(path, '.npy') as tmp:
       np.save(tmp, video)
