@@ -25,15 +25,30 @@ ROWS = dict(central=('central', 'results.json', (1, 1)),
             learned_flip_train=('learned_flip', 'results_flips1.json', (4, 1)),
             learned_flip_train_test=('learned_flip', 'results.json', (4, 2)),
             nn_crop_learned_flip=('nn_crop_learned_flip', 'results_flips1.json', (4, 1)),
-            nn_crop_learned_flip_test=('nn_crop_learned_flip', 'results.json', (4, 2)),
-            # the same training with the bilinear variant's augmenter (augmenter_quick.py:bilinear)
-            learned_flip_train_bilinear=('learned_flip_bilinear', 'results_flips1.json', (4, 1)),
-            learned_flip_train_test_bilinear=('learned_flip_bilinear', 'results.json', (4, 2)),
-            # and with the embeddings variant's (augmenter_quick.py:embeddings), its codes
-            learned_flip_train_embeddings=('learned_flip_embeddings', 'results_flips1.json',
-                                           (4, 1)),
-            learned_flip_train_test_embeddings=('learned_flip_embeddings', 'results.json',
-                                                (4, 2)))
+            nn_crop_learned_flip_test=('nn_crop_learned_flip', 'results.json', (4, 2)))
+# Rows run at CR 256 only.
+CR256_ROWS = dict(
+    # the same training with the bilinear variant's augmenter (augmenter_quick.py:bilinear)
+    learned_flip_train_bilinear=('learned_flip_bilinear', 'results_flips1.json', (4, 1)),
+    learned_flip_train_test_bilinear=('learned_flip_bilinear', 'results.json', (4, 2)),
+    # and with the embeddings variant's (augmenter_quick.py:embeddings), its codes
+    learned_flip_train_embeddings=('learned_flip_embeddings', 'results_flips1.json',
+                                   (4, 1)),
+    learned_flip_train_test_embeddings=('learned_flip_embeddings', 'results.json',
+                                        (4, 2)),
+    # S3D on codebook vectors (--config.input.codes_as=vectors)
+    nn_crop_vectors=('nn_crop_vectors', 'results.json', (4, 1)),
+    learned_flip_train_vectors=('learned_flip_vectors', 'results_flips1.json', (4, 1)),
+    learned_flip_train_test_vectors=('learned_flip_vectors', 'results.json', (4, 2)),
+    learned_flip_train_embeddings_vectors=('learned_flip_embeddings_vectors',
+                                           'results_flips1.json', (4, 1)),
+    learned_flip_train_test_embeddings_vectors=('learned_flip_embeddings_vectors',
+                                                'results.json', (4, 2)),
+    # the rows of acceptance item 3 with --config.seed=1, 2
+    **{f'{row}_seed{seed}': (f'{folder}_seed{seed}', 'results.json', (4, 1))
+       for seed in (1, 2)
+       for row, folder in (('nn_crop', 'nn_crop'),
+                           ('learned_flip_train', 'learned_flip'))})
 COMMANDS = [
     'python -m cvision.main --config=experiments/augmenter_quick.py --workdir=runs/augmenter_cr256',
     'python -m cvision.main --config=experiments/augmenter_quick.py:cr30 '
@@ -80,9 +95,8 @@ def collect(runs: str) -> dict:
   for cr in ('cr256', 'cr32'):
     prefix = 'cr30' if cr == 'cr32' else cr
     rows = {}
-    for row, (folder, name, test_views) in ROWS.items():
-      if cr == 'cr32' and row.endswith(('_bilinear', '_embeddings')):
-        continue  # run at CR 256 only
+    rows_run = ROWS | (CR256_ROWS if cr == 'cr256' else {})
+    for row, (folder, name, test_views) in rows_run.items():
       path = os.path.join(runs, f't4_{prefix}_{folder}', name)
       result = read(path, missing)
       if result and (result['views']['crops'], result['views']['flips']) != test_views:
