@@ -44,9 +44,9 @@ CR256_ROWS = dict(
                                            'results_flips1.json', (4, 1)),
     learned_flip_train_test_embeddings_vectors=('learned_flip_embeddings_vectors',
                                                 'results.json', (4, 2)),
-    # the rows of acceptance item 3 with --config.seed=1, 2
+    # the rows of acceptance item 3 with --config.seed=1 to 4
     **{f'{row}_seed{seed}': (f'{folder}_seed{seed}', 'results.json', (4, 1))
-       for seed in (1, 2)
+       for seed in (1, 2, 3, 4)
        for row, folder in (('nn_crop', 'nn_crop'),
                            ('learned_flip_train', 'learned_flip'))})
 COMMANDS = [
