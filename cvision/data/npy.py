@@ -45,7 +45,9 @@ def loads(data: bytes) -> np.ndarray:
   if len(data) - body < count * dtype.itemsize:
     raise ValueError(f'.npy file is truncated: {len(data) - body} bytes of data for shape '
                      f'{shape} of {dtype}')
-  flat = np.frombuffer(bytearray(data[body:body + count * dtype.itemsize]), dtype, count)
+  # One copy (memoryview slices without copying), into a buffer numpy may write to.
+  flat = np.frombuffer(bytearray(memoryview(data)[body:body + count * dtype.itemsize]), dtype,
+                       count)
   return flat.reshape(shape, order='F' if fortran == 'True' else 'C')
 
 
