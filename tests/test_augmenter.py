@@ -442,11 +442,14 @@ def test_classify_trains_and_tests_on_learned_views(trained, trained_vectors, tm
   assert 0 <= results['test']['top1'] <= 100
 
 
-def test_benchmark_times_every_path_on_the_same_batch(trained):
+@pytest.mark.parametrize('codes_as', ['onehot', 'vectors'])
+def test_benchmark_times_every_path_on_the_same_batch(trained, codes_as):
+  """Every path timed; S3D reads the codes as classify's `input.codes_as` would."""
   _, codec, _, _ = trained
   from cvision.trainers import augmenter_benchmark  # pylint: disable=g-import-not-at-top
   config = configs.base('augmenter_benchmark')
-  config.benchmark.update(batch_size=2, frames=16, repeats=1, s3d_width=0.125)
+  config.benchmark.update(batch_size=2, frames=16, repeats=1, s3d_width=0.125,
+                          codes_as=codes_as)
   root = trained[0]
   results = augmenter_benchmark.measure(config, codec,
                                         trained_augmenter.load(str(root / 'aug'), codec))
@@ -455,6 +458,8 @@ def test_benchmark_times_every_path_on_the_same_batch(trained):
                                      'infer_codes', 'infer_rgb'}
   assert all(s > 0 for s in results['seconds'].values())
   assert results['code_shape'] == [8, 8, 8, 2]  # 16 frames / 2, 32 px / 4, 2 codebooks
+  books = codec.codebooks.shape  # [N, K, D]: one-hot K or vectors D per codebook
+  assert results['s3d_input_shape'] == [8, 8, 8, 2 * books[1 if codes_as == 'onehot' else 2]]
   assert results['speedup_vs_decode_augment_encode'] == pytest.approx(
       results['seconds']['decode_augment_encode'] / results['seconds']['augment_codes'])
   assert 'faster' in augmenter_benchmark.markdown_table(results)

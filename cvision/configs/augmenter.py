@@ -56,12 +56,13 @@ def benchmark_base() -> ml_collections.ConfigDict:
   c.codec = common.codec()
   c.augmenter = block()
   # crop: the side of the crop-and-flip views, a fraction of the frame (CV: 224 of 256).
+  # codes_as: what S3D reads in the augment & infer paths, as classify's input.codes_as.
   # paper_codecs: (codec config, batch) timed at 256x256 with initialised weights on clips
   # of paper_frames (the paper's decoder on 32 frames outgrows a 24 GB CPU machine; both
   # paths' cost grows linearly with the frames), best of paper_repeats calls (one call's
   # time carries the first run's start-up; the CR-30 decoder takes a minute a call).
   c.benchmark = dict(batch_size=8, frames=32, paper_frames=8, crop=0.875, repeats=5, seed=3,
-                     classes=10, s3d_width=0.25, paper_repeats=2,
+                     classes=10, s3d_width=0.25, codes_as='onehot', paper_repeats=2,
                      paper_codecs=(('experiments/codec_cr256.py', 1),
                                    ('experiments/codec_cr30.py', 1)))
   return c

@@ -8,7 +8,10 @@ each path one compiled program timed after compilation (best of `benchmark.repea
      does to give codes a view;
   3. augment & infer: the augmenter then S3D's forward on the codes, against decoding the
      codes and running S3D on the augmented pixels; and each S3D forward alone.
-S3D's weights are initialised, not trained: time does not depend on their values.
+S3D reads the codes as the classify stage does with `benchmark.codes_as`: one-hot (the
+quick configs') or codebook vectors (the paper-size configs'), where the augmenter's
+views reach S3D as vectors (`augment.augment_views`). S3D's weights are initialised, not
+trained: time does not depend on their values.
 """
 import functools
 import os
@@ -20,7 +23,7 @@ import numpy as np
 from cvision import atomic_files, configs, timing
 from cvision.data import tours
 from cvision.models import s3d, vqvae
-from cvision.tasks import augment
+from cvision.tasks import augment, classify
 
 
 def _clips(batch: int, frames: int, size: int) -> np.ndarray:
@@ -87,22 +90,23 @@ def measure(config, codec, augmenter) -> dict:
   code_net = s3d.S3D(classes=b.classes, time_factor=grid[0], space_factor=grid[1],
                      stem_features=(16, 16), width=b.s3d_width)
   rgb_net = s3d.S3D(classes=b.classes, stem_features=(16, 16), width=b.s3d_width)
-  onehot = jnp.broadcast_to(jnp.eye(model.codebook_size), (model.codebooks,) +
-                            (model.codebook_size,) * 2)
-  code_vars = code_net.init(jax.random.key(1), vqvae.lookup(onehot, codes[:1]))
+  table = classify.input_codebooks(codec, b.codes_as)
+  s3d_input = lambda c: classify.model_input(c, table)
+  views = functools.partial(augment.augment_views, model=augmenter.model,
+                            as_vectors=b.codes_as == 'vectors')
+  code_vars = code_net.init(jax.random.key(1), s3d_input(codes[:1]))
   rgb_vars = rgb_net.init(jax.random.key(2), jnp.zeros((1, *clips.shape[1:]), jnp.float32))
 
   @jax.jit
   def infer_codes(code_vars, view, codes, thetas):
-    augmented = augment.augment_codes(view, codes, thetas, books, model=augmenter.model)
-    return code_net.apply(code_vars, vqvae.lookup(onehot, augmented))[0]
+    return code_net.apply(code_vars, s3d_input(views(view, codes, thetas, books)))[0]
 
   @jax.jit
   def infer_rgb(rgb_vars, weights, codes, thetas):
     video = jnp.clip(model.apply(weights, codes, method=vqvae.VQVAE.decode), 0, 1)
     return rgb_net.apply(rgb_vars, augment.augment_pixels(video, thetas) * 2 - 1)[0]
 
-  codes_only = jax.jit(lambda v, c: code_net.apply(v, vqvae.lookup(onehot, c))[0])
+  codes_only = jax.jit(lambda v, c: code_net.apply(v, s3d_input(c))[0])
   rgb_only = jax.jit(lambda v, x: rgb_net.apply(v, x * 2 - 1)[0])
   pixels = jnp.asarray(clips, jnp.float32) / 255.0
   paths = dict(
@@ -117,7 +121,8 @@ def measure(config, codec, augmenter) -> dict:
   seconds = {name: timing.best_of(fn, b.repeats) for name, fn in paths.items()}
   return dict(
       batch_size=b.batch_size, frames=b.frames, size=codec.size, backend=jax.default_backend(),
-      code_shape=list(codes.shape[1:]), seconds=seconds,
+      code_shape=list(codes.shape[1:]), codes_as=b.codes_as,
+      s3d_input_shape=list(jax.eval_shape(s3d_input, codes).shape[1:]), seconds=seconds,
       speedup_vs_decode_augment_encode=seconds['decode_augment_encode'] / seconds['augment_codes'],
       speedup_augment_and_infer=(seconds['decode_augment_infer_rgb']
                                  / seconds['augment_and_infer_codes']))
@@ -131,7 +136,8 @@ def markdown_table(r: dict) -> str:
           ('decode + dm-pix augmentation + S3D on RGB', 'decode_augment_infer_rgb'),
           ('S3D forward on codes', 'infer_codes'), ('S3D forward on RGB', 'infer_rgb')]
   lines = [f"Batch of {r['batch_size']} clips of {r['frames']} frames at {r['size']}px "
-           f"(codes {r['code_shape']}), {r['backend']}, best of the repeats:", '',
+           f"(codes {r['code_shape']}; S3D reads {r['codes_as']}, "
+           f"{r['s3d_input_shape']}), {r['backend']}, best of the repeats:", '',
            '| measurement | seconds |', '|---|---|']
   lines += [f'| {label} | {s[key]:.4f} |' for label, key in rows]
   lines += ['', f"learned augmentation vs decode -> augment -> re-encode: "
