@@ -101,17 +101,18 @@ class TrainedAugmenter:
 
   def __post_init__(self):
     self._augment = jax.jit(functools.partial(augment.augment_codes, model=self.model))
-    self._embeddings = jax.jit(functools.partial(augment.augment_embeddings, model=self.model))
+    self._both = jax.jit(functools.partial(augment.augment_codes_and_embeddings,
+                                           model=self.model))
 
   def augment(self, codes: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """`a(codes, θ)`: codes `[B, T', H', W', N]`, θ `[B, THETA_SIZE]` (checked against the
     trained ranges) -> int32 codes of the same shape."""
     return np.asarray(self._apply(self._augment, codes, theta))
 
-  def embeddings(self, codes: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """`a(codes, θ)` as the frozen decoder reads it (`augment.augment_embeddings`):
-    `[B, T', H', W', N * D]`."""
-    return np.asarray(self._apply(self._embeddings, codes, theta))
+  def codes_and_embeddings(self, codes: np.ndarray, theta: np.ndarray) -> tuple:
+    """`augment`'s codes and `a(codes, θ)` as the frozen decoder reads it
+    (`augment.augment_embeddings`, `[B, T', H', W', N * D]`), from one pass."""
+    return tuple(np.asarray(x) for x in self._apply(self._both, codes, theta))
 
   def _apply(self, fn, codes, theta):
     theta = np.asarray(theta, np.float32).reshape(len(codes), augmenter_lib.THETA_SIZE)

@@ -287,11 +287,11 @@ def test_an_augmenter_of_vectors_is_scored_on_them_and_snaps_to_codes(trained,
   # view decode as closely as the codes themselves.
   clip = np.uint8(_video(1, 2, 32, seed=5) * 255)
   codes = codec.encode(clip)
-  vectors = augmenter.embeddings(codes, augmenter_lib.IDENTITY[None])
+  snapped, vectors = augmenter.codes_and_embeddings(codes, augmenter_lib.IDENTITY[None])
   assert vectors.shape == (*codes.shape[:-1], codec.codebooks.shape[0] * codec.codebooks.shape[2])
-  np.testing.assert_array_equal(augmenter.augment(codes, augmenter_lib.IDENTITY[None]),
-                                augmenter_lib.nearest_codes(jnp.asarray(vectors),
-                                                            augmenter.codebooks))
+  np.testing.assert_array_equal(augmenter.augment(codes, augmenter_lib.IDENTITY[None]), snapped)
+  np.testing.assert_array_equal(snapped, augmenter_lib.nearest_codes(jnp.asarray(vectors),
+                                                                     augmenter.codebooks))
   psnr = lambda y: float(10 * np.log10(1 / np.mean((y - clip / 255.0) ** 2)))
   assert psnr(codec.decode_embeddings(vectors)) >= psnr(codec.decode(codes)) - 0.5
 

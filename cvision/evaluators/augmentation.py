@@ -71,14 +71,14 @@ def _views(codec, augmenter, clip: np.ndarray, thetas: np.ndarray, kind: str) ->
   video = np.repeat(clip[None] / 255.0, n, 0).astype(np.float32)
   target = np.asarray(_pixels(video, thetas))
   codes = np.repeat(codec.encode(clip[None]), n, 0)
-  learned_codes = augmenter.augment(codes, thetas)
+  learned_codes, learned_vectors = augmenter.codes_and_embeddings(codes, thetas)
   target_codes = codec.encode(target * 255.0)
   out = dict(target=target, learned=codec.decode(learned_codes), identity=codec.decode(codes),
              ceiling=codec.decode(target_codes), learned_codes=learned_codes,
              target_codes=target_codes)
   if augmenter.model.output == 'embeddings':
     out['snapped'] = out['learned']
-    out['learned'] = codec.decode_embeddings(augmenter.embeddings(codes, thetas))
+    out['learned'] = codec.decode_embeddings(learned_vectors)
   if kind == 'crop':
     out['nn'] = codec.decode(np.stack([augment.nn_crop_codes(c, t[augment.SLOTS['crop']])
                                        for c, t in zip(codes, thetas)]))

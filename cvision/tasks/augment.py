@@ -165,6 +165,13 @@ def augment_embeddings(params, codes, theta, codebooks, *, model):
                              codebooks)
 
 
+def augment_codes_and_embeddings(params, codes, theta, codebooks, *, model):
+  """`(augment_codes, augment_embeddings)` from one pass of the network: an evaluation
+  that scores an 'embeddings' augmenter's vectors and its snapped codes needs both."""
+  out = model.apply({'params': params}, codes, theta, codebooks)
+  return model.codes(out, codebooks), model.decoder_input(out, codebooks)
+
+
 def augment_views(params, codes, theta, codebooks, *, model, as_vectors: bool):
   """`a(codes, θ)` as S3D reads it: the snapped codes, or with `as_vectors` (S3D on
   codebook vectors, `input.codes_as` 'vectors') the vectors the decoder reads, each
