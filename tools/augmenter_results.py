@@ -1,6 +1,6 @@
 """Collects what the augmenter commands wrote into docs/results/augmenter.json.
 
-python tools/augmenter_results.py [--runs=runs] [--out=docs/results/augmenter.json]
+python tools/augmenter_results.py [--runs=runs] [--out=docs/results/augmenter.json] [--carry]
 
 Reads, under --runs, the workdirs the commands of docs/results.md ("Latent augmenter")
 write: `augmenter_cr256/`, `augmenter_cr30/` and their `_bilinear` and `_embeddings`
@@ -8,7 +8,9 @@ variants (the augmenter stage's held-out evaluation, `eval/augmentation.json`),
 `benchmark_augmenter/benchmark.json` (CV Table 8) and `t4_<cr>_<row>/` (the classify runs
 of the Table-4 analogue; rows that share a training keep the first evaluation as
 `results_crops4.json` / `results_flips1.json`).
-A missing file leaves its entry out, named in the output's `missing`.
+A missing file leaves its entry out, named in the output's `missing`; with `--carry` the
+entry is kept from the committed file instead and named in `carried` (a fresh machine
+that reran some commands adds its figures to the others').
 """
 import os
 
@@ -44,11 +46,13 @@ CR256_ROWS = dict(
                                            'results_flips1.json', (4, 1)),
     learned_flip_train_test_embeddings_vectors=('learned_flip_embeddings_vectors',
                                                 'results.json', (4, 2)),
-    # the rows of acceptance item 3 with --config.seed=1 to 4
+    # the rows of acceptance item 3 with --config.seed=1 to 7, and on vectors with 1
     **{f'{row}_seed{seed}': (f'{folder}_seed{seed}', 'results.json', (4, 1))
-       for seed in (1, 2, 3, 4)
-       for row, folder in (('nn_crop', 'nn_crop'),
-                           ('learned_flip_train', 'learned_flip'))})
+       for row, folder, seeds in (('nn_crop', 'nn_crop', range(1, 8)),
+                                  ('learned_flip_train', 'learned_flip', range(1, 8)),
+                                  ('nn_crop_vectors', 'nn_crop_vectors', (1,)),
+                                  ('learned_flip_train_vectors', 'learned_flip_vectors', (1,)))
+       for seed in seeds})
 COMMANDS = [
     'python -m cvision.main --config=experiments/augmenter_quick.py --workdir=runs/augmenter_cr256',
     'python -m cvision.main --config=experiments/augmenter_quick.py:cr30 '
@@ -63,6 +67,8 @@ COMMANDS = [
     '--workdir=runs/augmenter_cr30_embeddings',
     'python -m cvision.main --config=experiments/benchmark_augmenter.py '
     '--workdir=runs/benchmark_augmenter',
+    'python -m cvision.main --config=experiments/benchmark_augmenter.py '
+    '--workdir=runs/benchmark_augmenter_vectors --config.benchmark.codes_as=vectors',
     'python -m cvision.main --config=experiments/classify_codes_<cr>_quick.py:<row> '
     '--workdir=runs/t4_<cr>_<row> (see docs/results.md)',
     'python tools/augmenter_results.py']
@@ -91,6 +97,12 @@ def collect(runs: str) -> dict:
     out['paper_size'] = {os.path.basename(p['codec']): dict(speedup=round(p['speedup'], 1),
                                                             flops_ratio=round(p['flops_ratio']))
                          for p in bench.get('paper_size', [])}
+  # Augment & infer with S3D on codebook vectors (the paper-size configs' input).
+  vectors = read(os.path.join(runs, 'benchmark_augmenter_vectors', 'benchmark.json'), missing)
+  if vectors:
+    out['benchmark_vectors'] = dict(
+        speedup_augment_and_infer=round(vectors['speedup_augment_and_infer'], 2),
+        seconds={k: round(v, 4) for k, v in vectors['seconds'].items()})
   out['table4'] = {}
   for cr in ('cr256', 'cr32'):
     prefix = 'cr30' if cr == 'cr32' else cr
