@@ -46,10 +46,10 @@ CR256_ROWS = dict(
                                            'results_flips1.json', (4, 1)),
     learned_flip_train_test_embeddings_vectors=('learned_flip_embeddings_vectors',
                                                 'results.json', (4, 2)),
-    # the rows of acceptance item 3 with --config.seed=1 to 7, and on vectors with 1
+    # the rows of acceptance item 3 with --config.seed=1 to 9, and on vectors with 1
     **{f'{row}_seed{seed}': (f'{folder}_seed{seed}', 'results.json', (4, 1))
-       for row, folder, seeds in (('nn_crop', 'nn_crop', range(1, 8)),
-                                  ('learned_flip_train', 'learned_flip', range(1, 8)),
+       for row, folder, seeds in (('nn_crop', 'nn_crop', range(1, 10)),
+                                  ('learned_flip_train', 'learned_flip', range(1, 10)),
                                   ('nn_crop_vectors', 'nn_crop_vectors', (1,)),
                                   ('learned_flip_train_vectors', 'learned_flip_vectors', (1,)))
        for seed in seeds})
