@@ -76,8 +76,8 @@ def quick(arg: str | None) -> ml_collections.ConfigDict:
   vectors, which the decoder reads unsnapped, so its views decode closest to the augmented
   pixels. The plain variants keep the nearest-cell pre-warp and output codes because they
   are what classification uses: S3D on one-hot codes did not learn from the bilinear or
-  the embeddings augmenter's (snapped) views (top-1 near chance where the nearest one's
-  reach 52%; docs/results.md, Table-4 analogue)."""
+  the embeddings augmenter's (snapped) views (top-1 near chance, where the nearest one's
+  are well above it on average over seeds; docs/results.md, Table-4 analogue)."""
   variants = ('cr256', 'cr30', 'bilinear', 'cr30_bilinear', 'embeddings', 'cr30_embeddings')
   if arg not in (None, *variants):
     raise ValueError(f'unknown variant {arg!r} of augmenter_quick (known: '
